@@ -1,0 +1,228 @@
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { mdns } from '@libp2p/mdns'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { PeerId, PrivateKey, Connection, Stream } from '@libp2p/interface'
+import type { Logger } from '../common/log.ts'
+import type { ChannelHandler, FramedChannel, PeerIdString } from './interfaces.ts'
+import { createFramedChannel, type FramedChannelOptions } from './framed.ts'
+import { DialError } from './errors.ts'
+
+export interface MeshHostConfig {
+  /** Multiaddrs to listen on, e.g. /ip4/0.0.0.0/tcp/0. */
+  listen: string[]
+  /** Multiaddrs (with /p2p/<id>) to dial at start and keep re-dialling while disconnected. */
+  bootstrap?: string[]
+  /** Discover peers on the LAN with mDNS. */
+  mdns?: boolean
+  /** mDNS service tag; peers of one swarm share one, so other swarms' peers are not even dialled. */
+  mdnsServiceTag?: string
+  /** mDNS query interval (ms). */
+  mdnsIntervalMs?: number
+  /** Re-dial backoff bounds (ms). */
+  redialMinMs?: number
+  redialMaxMs?: number
+}
+
+export interface MeshHostDeps {
+  logger: Logger
+  privateKey: PrivateKey
+  /** Peers this host must refuse at every stage (revoked, failed admission). */
+  isDenied: (peerId: PeerIdString) => boolean
+}
+
+export interface MeshHost {
+  readonly peerId: PeerIdString
+  readonly libp2p: Libp2p
+  start(): Promise<void>
+  stop(): Promise<void>
+  multiaddrs(): string[]
+  /** Registers an inbound protocol whose streams become FramedChannels. */
+  handle(protocol: string, handler: ChannelHandler, opts?: FramedChannelOptions): Promise<void>
+  /** Opens a FramedChannel to a connected (or dialable) peer. */
+  open(peer: PeerIdString, protocol: string, opts?: FramedChannelOptions & { signal?: AbortSignal }): Promise<FramedChannel>
+  /** Dials a multiaddr (with /p2p/ id) and remembers it for re-dialling while it stays wanted. */
+  dial(addr: string, opts?: { signal?: AbortSignal, remember?: boolean }): Promise<PeerIdString>
+  /** Addresses to keep re-dialling with backoff (remembered peers, bootstrap). */
+  want(addrs: string[]): void
+  connectedPeers(): PeerIdString[]
+  /** Remote addresses of connected peers (for the remembered-peers file). */
+  peerAddrs(peer: PeerIdString): string[]
+  /** Closes every connection to a peer (revocation, failed admission). */
+  hangUp(peer: PeerIdString): Promise<void>
+  onConnect(cb: (peer: PeerIdString, conn: Connection) => void): () => void
+  onDisconnect(cb: (peer: PeerIdString) => void): () => void
+}
+
+/**
+ * The libp2p host: TCP + Noise (always) + Yamux + identify, mDNS and bootstrap discovery, and a
+ * re-dial loop so a swarm that lost its network re-forms by itself when it returns.
+ */
+export async function createMeshHost (config: MeshHostConfig, deps: MeshHostDeps): Promise<MeshHost> {
+  const log = deps.logger
+  const denied = (id: PeerId): boolean => deps.isDenied(id.toString())
+  const peerDiscovery = config.mdns === false
+    ? []
+    : [mdns({ serviceTag: config.mdnsServiceTag ?? 'swarmflow.local', interval: config.mdnsIntervalMs ?? 2000 })]
+
+  const node = await createLibp2p({
+    privateKey: deps.privateKey,
+    start: false,
+    addresses: { listen: config.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    services: { identify: identify() },
+    connectionManager: { maxConnections: 256, dialTimeout: 5000, reconnectRetries: 0 },
+    // Our own heartbeat watches liveness (mesh/liveness.ts); keep libp2p's monitor as a slow backstop.
+    connectionMonitor: { enabled: true, pingInterval: 10_000, abortConnectionOnPingFailure: true },
+    connectionGater: {
+      denyDialPeer: denied,
+      denyInboundEncryptedConnection: denied,
+      denyOutboundEncryptedConnection: denied,
+      denyInboundUpgradedConnection: denied,
+      denyOutboundUpgradedConnection: denied,
+      // Loopback and private addresses are exactly where a field swarm lives.
+      denyDialMultiaddr: () => false,
+    },
+  })
+
+  const peerId = node.peerId.toString()
+  const wanted = new Map<string, { addr: Multiaddr, peer: string | undefined, failures: number, nextAt: number }>()
+  const connectCbs = new Set<(peer: PeerIdString, conn: Connection) => void>()
+  const disconnectCbs = new Set<(peer: PeerIdString) => void>()
+  let redialTimer: NodeJS.Timeout | undefined
+  let started = false
+  const minBackoff = config.redialMinMs ?? 500
+  const maxBackoff = config.redialMaxMs ?? 10_000
+
+  node.addEventListener('peer:connect', (evt) => {
+    const id = evt.detail.toString()
+    const conn = node.getConnections(evt.detail)[0]
+    for (const w of wanted.values()) if (w.peer === id) { w.failures = 0; w.nextAt = 0 }
+    if (conn) for (const cb of connectCbs) safe(() => cb(id, conn))
+  })
+  node.addEventListener('peer:disconnect', (evt) => {
+    const id = evt.detail.toString()
+    for (const cb of disconnectCbs) safe(() => cb(id))
+  })
+  node.addEventListener('peer:discovery', (evt) => {
+    const id = evt.detail.id
+    if (!started || id.equals(node.peerId) || denied(id)) return
+    if (node.getConnections(id).length > 0) return
+    node.dial(id, { signal: AbortSignal.timeout(5000) }).catch((err: Error) => {
+      log.debug({ peer: id.toString(), err: err.message }, 'dial of discovered peer failed')
+    })
+  })
+
+  function safe (fn: () => void): void {
+    try { fn() } catch (err) { log.error({ err }, 'mesh event handler threw') }
+  }
+
+  async function redialTick (): Promise<void> {
+    const now = Date.now()
+    for (const [key, w] of wanted) {
+      if (!started) return
+      if (w.peer !== undefined && (node.getConnections(peerIdFromString(w.peer)).length > 0 || deps.isDenied(w.peer))) continue
+      if (now < w.nextAt) continue
+      try {
+        const conn = await node.dial(w.addr, { signal: AbortSignal.timeout(4000) })
+        w.peer = conn.remotePeer.toString()
+        w.failures = 0
+      } catch (err) {
+        w.failures++
+        w.nextAt = Date.now() + Math.min(maxBackoff, minBackoff * 2 ** Math.min(w.failures - 1, 10)) * (0.8 + Math.random() * 0.4)
+        log.debug({ addr: key, failures: w.failures, err: (err as Error).message }, 'redial failed')
+      }
+    }
+  }
+
+  const scheduleRedial = (): void => {
+    if (!started) return
+    redialTimer = setTimeout(() => {
+      redialTick().catch(err => log.warn({ err }, 'redial tick failed')).finally(scheduleRedial)
+    }, 250)
+    redialTimer.unref()
+  }
+
+  const host: MeshHost = {
+    peerId,
+    libp2p: node,
+    async start () {
+      if (started) return
+      await node.start()
+      started = true
+      log.info({ peerId, addrs: host.multiaddrs() }, 'mesh host listening')
+      host.want(config.bootstrap ?? [])
+      scheduleRedial()
+    },
+    async stop () {
+      if (!started) return
+      started = false
+      if (redialTimer) clearTimeout(redialTimer)
+      await node.stop()
+    },
+    multiaddrs () {
+      return node.getMultiaddrs().map(ma => ma.toString())
+    },
+    async handle (protocol, handler, opts) {
+      await node.handle(protocol, (stream: Stream, connection: Connection) => {
+        const remote = connection.remotePeer.toString()
+        if (deps.isDenied(remote)) { stream.abort(new DialError(`peer ${remote} is denied`)); return }
+        handler(createFramedChannel(stream, remote, protocol, { logger: log, ...opts }))
+      }, { maxInboundStreams: 64, maxOutboundStreams: 64, runOnLimitedConnection: false })
+    },
+    async open (peer, protocol, opts) {
+      try {
+        const stream = await node.dialProtocol(peerIdFromString(peer), protocol, { signal: opts?.signal ?? AbortSignal.timeout(5000) })
+        return createFramedChannel(stream, peer, protocol, { logger: log, ...opts })
+      } catch (err) {
+        throw new DialError(`could not open ${protocol} to ${peer}: ${(err as Error).message}`, { cause: err })
+      }
+    },
+    async dial (addr, opts) {
+      let ma: Multiaddr
+      try { ma = multiaddr(addr) } catch (err) {
+        throw new DialError(`'${addr}' is not a multiaddr (expected e.g. /ip4/192.168.1.20/tcp/4001/p2p/12D3Koo…)`, { cause: err })
+      }
+      try {
+        const conn = await node.dial(ma, { signal: opts?.signal ?? AbortSignal.timeout(5000) })
+        const id = conn.remotePeer.toString()
+        if (opts?.remember !== false) wanted.set(addr, { addr: ma, peer: id, failures: 0, nextAt: 0 })
+        return id
+      } catch (err) {
+        throw new DialError(`could not reach ${addr}: ${(err as Error).message}; check the address and that the peer is running`, { cause: err })
+      }
+    },
+    want (addrs) {
+      for (const a of addrs) {
+        if (wanted.has(a)) continue
+        try {
+          const ma = multiaddr(a)
+          const p = ma.getComponents().find(c => c.name === 'p2p')?.value
+          if (p === peerId) continue
+          wanted.set(a, { addr: ma, peer: p, failures: 0, nextAt: 0 })
+        } catch {
+          log.warn({ addr: a }, 'ignoring an address that is not a multiaddr')
+        }
+      }
+    },
+    connectedPeers () {
+      return node.getPeers().map(p => p.toString())
+    },
+    peerAddrs (peer) {
+      return node.getConnections(peerIdFromString(peer)).map(c => c.remoteAddr.toString())
+    },
+    async hangUp (peer) {
+      await node.hangUp(peerIdFromString(peer)).catch(() => {})
+    },
+    onConnect (cb) { connectCbs.add(cb); return () => connectCbs.delete(cb) },
+    onDisconnect (cb) { disconnectCbs.add(cb); return () => disconnectCbs.delete(cb) },
+  }
+  return host
+}
