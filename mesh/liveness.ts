@@ -1,0 +1,209 @@
+import { pack, unpack } from 'msgpackr'
+import type { Logger } from '../common/log.ts'
+import type { FramedChannel, MemberState, PeerIdString } from './interfaces.ts'
+
+export const HEARTBEAT_PROTOCOL = '/swarmflow/hb/1.0.0'
+
+export interface LivenessConfig {
+  /** Heartbeat period on every direct link. Default 250 ms. */
+  intervalMs?: number
+  /** No evidence of life for this long: suspect. Default 1000 ms. */
+  suspectAfterMs?: number
+  /** No evidence of life for this long: dead. Default 2500 ms (a frozen peer is dead within 3 s). */
+  deadAfterMs?: number
+  /** How long a peer's observed departure is gossiped. Default 10 s. */
+  goneGossipMs?: number
+}
+
+export interface MemberLiveness {
+  peerId: PeerIdString
+  state: MemberState
+  /** Wall-clock ms of the freshest evidence of life (direct or via another peer); undefined if never seen. */
+  lastSeen: number | undefined
+  /** True when we hold a direct heartbeat link to it. */
+  direct: boolean
+}
+
+export interface Liveness {
+  start(): void
+  stop(): void
+  /** Hands over a heartbeat channel to a neighbour (either direction). */
+  attach(channel: FramedChannel): void
+  /** The transport connection to a peer is gone: that is direct evidence of departure. */
+  connectionLost(peer: PeerIdString): void
+  /** The members whose state is reported (the roster, without ourselves). */
+  setRoster(peers: PeerIdString[]): void
+  state(peer: PeerIdString): MemberState
+  list(): MemberLiveness[]
+  onChange(cb: (peer: PeerIdString, state: MemberState, prev: MemberState) => void): () => void
+  readonly counters: { heartbeatsIn: number, heartbeatsOut: number, badFrames: number }
+}
+
+interface Entry {
+  lastSeen: number | undefined
+  /** When we last observed (or were told of) its departure; evidence older than this does not count. */
+  goneAt: number | undefined
+  state: MemberState
+}
+
+interface Heartbeat { s: number, h: Array<[string, number]>, g: Array<[string, number]> }
+
+function isHeartbeat (x: unknown): x is Heartbeat {
+  if (typeof x !== 'object' || x === null) return false
+  const o = x as Record<string, unknown>
+  const pairs = (v: unknown): boolean => Array.isArray(v) && v.length <= 4096 && v.every(p =>
+    Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && p[0].length < 128 && typeof p[1] === 'number' && Number.isFinite(p[1]) && p[1] >= 0)
+  return typeof o.s === 'number' && pairs(o.h) && pairs(o.g)
+}
+
+/**
+ * Our own heartbeat with a suspicion step (ARCHITECTURE.md "Liveness"). Every direct link carries a
+ * small heartbeat every `intervalMs`; each heartbeat also reports how long ago the sender last had
+ * evidence of life of every other member, and which members it saw leave. Evidence travels as ages,
+ * so it is never refreshed by being relayed, and a peer that only one neighbour can hear (line
+ * topology, one lossy radio link) stays alive through that neighbour: this is the "confirm via
+ * another peer" step. A lost transport connection is direct evidence of departure (a killed peer is
+ * dead at once); silence moves a peer to suspect, then dead (a frozen peer). Heartbeats are never
+ * CRDT changes.
+ */
+export function createLiveness (config: LivenessConfig, deps: { logger: Logger, selfId: PeerIdString, now?: () => number }): Liveness {
+  const interval = config.intervalMs ?? 250
+  const suspectAfter = config.suspectAfterMs ?? 1000
+  const deadAfter = config.deadAfterMs ?? 2500
+  const goneGossip = config.goneGossipMs ?? 10_000
+  const now = deps.now ?? Date.now
+  const log = deps.logger
+  const entries = new Map<PeerIdString, Entry>()
+  const roster = new Set<PeerIdString>()
+  const links = new Map<PeerIdString, { channel: FramedChannel, sending: boolean }>()
+  const cbs = new Set<(peer: PeerIdString, state: MemberState, prev: MemberState) => void>()
+  const counters = { heartbeatsIn: 0, heartbeatsOut: 0, badFrames: 0 }
+  let timer: NodeJS.Timeout | undefined
+  let seq = 0
+
+  const entry = (peer: PeerIdString): Entry => {
+    let e = entries.get(peer)
+    if (!e) { e = { lastSeen: undefined, goneAt: undefined, state: 'dead' }; entries.set(peer, e) }
+    return e
+  }
+
+  // Before the roster is known (first seconds of a join) every peer counts; after, only members do,
+  // so gossip cannot resurrect a revoked or unknown peer.
+  const tracked = (peer: PeerIdString): boolean => peer !== deps.selfId && (roster.size === 0 || roster.has(peer) || links.has(peer))
+
+  const evidence = (peer: PeerIdString, at: number): void => {
+    if (!tracked(peer)) return
+    const e = entry(peer)
+    if (e.goneAt !== undefined && at <= e.goneAt) return
+    if (e.lastSeen === undefined || at > e.lastSeen) e.lastSeen = at
+  }
+
+  const gone = (peer: PeerIdString, at: number): void => {
+    if (!tracked(peer)) return
+    const e = entry(peer)
+    if (e.lastSeen !== undefined && e.lastSeen >= at) return
+    if (e.goneAt === undefined || at > e.goneAt) e.goneAt = at
+  }
+
+  const evaluate = (): void => {
+    const t = now()
+    for (const [peer, e] of entries) {
+      let next: MemberState
+      if (e.lastSeen === undefined || (e.goneAt !== undefined && e.goneAt >= e.lastSeen)) next = 'dead'
+      else {
+        const age = t - e.lastSeen
+        next = age < suspectAfter ? 'alive' : age < deadAfter ? 'suspect' : 'dead'
+      }
+      if (next !== e.state) {
+        const prev = e.state
+        e.state = next
+        log.info({ peer, state: next, prev }, 'member liveness changed')
+        for (const cb of cbs) {
+          try { cb(peer, next, prev) } catch (err) { log.error({ err }, 'liveness listener threw') }
+        }
+      }
+    }
+  }
+
+  const beat = (): void => {
+    const t = now()
+    const h: Array<[string, number]> = []
+    const g: Array<[string, number]> = []
+    for (const [peer, e] of entries) {
+      if (e.lastSeen !== undefined && (e.goneAt === undefined || e.lastSeen > e.goneAt)) h.push([peer, t - e.lastSeen])
+      else if (e.goneAt !== undefined && t - e.goneAt < goneGossip) g.push([peer, t - e.goneAt])
+    }
+    const frame = pack({ s: seq++, h, g } satisfies Heartbeat)
+    for (const link of links.values()) {
+      if (link.sending) continue // a frozen or slow neighbour: do not pile heartbeats up behind it
+      link.sending = true
+      link.channel.send(frame).then(() => { counters.heartbeatsOut++ }, () => {}).finally(() => { link.sending = false })
+    }
+    evaluate()
+  }
+
+  const read = async (channel: FramedChannel): Promise<void> => {
+    const peer = channel.remotePeer
+    try {
+      for await (const raw of channel) {
+        let msg: unknown
+        try { msg = unpack(raw) } catch { msg = undefined }
+        if (!isHeartbeat(msg)) {
+          counters.badFrames++
+          log.warn({ peer, bytes: raw.byteLength }, 'dropped malformed heartbeat')
+          continue
+        }
+        counters.heartbeatsIn++
+        const t = now()
+        evidence(peer, t)
+        for (const [p, age] of msg.h) if (p !== peer) evidence(p, t - age)
+        for (const [p, age] of msg.g) if (p !== peer) gone(p, t - age)
+      }
+    } catch (err) {
+      log.debug({ peer, err: (err as Error).message }, 'heartbeat channel ended')
+    } finally {
+      if (links.get(peer)?.channel === channel) links.delete(peer)
+    }
+  }
+
+  return {
+    counters,
+    start () {
+      if (timer) return
+      timer = setInterval(beat, interval)
+      timer.unref()
+    },
+    stop () {
+      if (timer) clearInterval(timer)
+      timer = undefined
+      for (const l of links.values()) l.channel.abort()
+      links.clear()
+    },
+    attach (channel) {
+      const old = links.get(channel.remotePeer)
+      links.set(channel.remotePeer, { channel, sending: false })
+      if (old && old.channel !== channel) old.channel.abort()
+      evidence(channel.remotePeer, now())
+      void read(channel)
+      evaluate()
+    },
+    connectionLost (peer) {
+      links.get(peer)?.channel.abort()
+      links.delete(peer)
+      gone(peer, now())
+      evaluate()
+    },
+    setRoster (peers) {
+      roster.clear()
+      for (const p of peers) if (p !== deps.selfId) { roster.add(p); entry(p) }
+      for (const p of [...entries.keys()]) if (!roster.has(p)) entries.delete(p)
+    },
+    state (peer) {
+      return entries.get(peer)?.state ?? 'dead'
+    },
+    list () {
+      return [...entries].map(([peerId, e]) => ({ peerId, state: e.state, lastSeen: e.lastSeen, direct: links.has(peerId) }))
+    },
+    onChange (cb) { cbs.add(cb); return () => cbs.delete(cb) },
+  }
+}

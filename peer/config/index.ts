@@ -1,0 +1,1 @@
+export { resolveConfig, loadDotEnv, parseLabels, SETTINGS, type PeerConfig } from './config.ts'
