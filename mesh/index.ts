@@ -1,0 +1,6 @@
+export type { FramedChannel, ChannelHandler, PeerIdString, MemberState } from './interfaces.ts'
+export { createFramedChannel, type FramedChannelOptions, type FramedChannelCounters } from './framed.ts'
+export { createMeshHost, type MeshHost, type MeshHostConfig, type MeshHostDeps } from './host.ts'
+export { createLiveness, HEARTBEAT_PROTOCOL, type Liveness, type LivenessConfig, type MemberLiveness } from './liveness.ts'
+export { createMembership, HELLO_PROTOCOL, AdmissionRefusedError, type Membership, type Hello, type AdmissionPolicy } from './membership.ts'
+export { ChannelClosedError, FrameTooLargeError, DialError, NotAdmittedError } from './errors.ts'
