@@ -12,6 +12,7 @@ import type {
   RevocationRecord, SwarmDocument, SwarmDocumentConfig, SwarmDocumentCounters, SwarmDocumentDeps, SwarmInfo,
 } from './interfaces.ts'
 import { ChannelNetworkAdapter, newCounters } from './network-adapter.ts'
+import { GatedStorage } from './storage.ts'
 import {
   checkClaim, checkDataflow, checkFileRef, checkInstance, checkMember, checkRedemption, checkRevocation, decodeRecord,
   encodeRecord, storedString, type Check,
@@ -25,6 +26,7 @@ const ALL_SECTIONS = new Set<string>(['swarm', ...SECTIONS])
 interface Session {
   repo: Repo
   adapter: ChannelNetworkAdapter
+  storage: GatedStorage
   handle: DocHandle<RawDoc>
   verifier: ChangeVerifier
   actorId: string
@@ -89,8 +91,9 @@ export function createSwarmDocument (config: SwarmDocumentConfig, deps: SwarmDoc
         },
       },
     )
+    const gated = new GatedStorage(new NodeFSStorageAdapter(dir), log)
     const repo = new Repo({
-      storage: new NodeFSStorageAdapter(dir),
+      storage: gated,
       network: [adapter],
       peerId: deps.peerId as PeerId,
       sharePolicy: async () => true,
@@ -114,11 +117,12 @@ export function createSwarmDocument (config: SwarmDocumentConfig, deps: SwarmDoc
       handleRef = handle
       verifierRef.v = createChangeVerifier({ authz: deps.authz, logger: log, genesisHash: gHash, currentDoc: () => handle.doc() })
       handle.on('change', emitChange)
-      session = { repo, adapter, handle, verifier: verifierRef.v, actorId: A.getActorId(handle.doc()) }
+      session = { repo, adapter, storage: gated, handle, verifier: verifierRef.v, actorId: A.getActorId(handle.doc()) }
       log.info({ documentId, actorId: session.actorId, heads: A.getHeads(handle.doc()).length }, 'swarm document ready')
       ready.resolve()
     } catch (err) {
       await repo.shutdown().catch(() => {})
+      await gated.close()
       if (err instanceof DocumentStorageError) throw err
       throw new DocumentStorageError(dir, { cause: err })
     }
@@ -212,6 +216,7 @@ export function createSwarmDocument (config: SwarmDocumentConfig, deps: SwarmDoc
         s.handle.off('change', emitChange)
         addCounters(totals, s.adapter.counters)
         try { await s.repo.shutdown() } catch (err) { log.warn({ err }, 'flushing the document at stop failed') }
+        await s.storage.close()
         ready = Promise.withResolvers<void>()
         log.info({ documentId }, 'swarm document stopped')
       })().finally(() => { stopping = undefined })

@@ -9,18 +9,23 @@ import type { ActorCertVerdict, SwarmDocumentAuthz } from './interfaces.ts'
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
 /** Two connected in-memory channels: what A writes, B reads (remotePeer = the other side). */
+interface MemoryChannel extends FramedChannel {
+  deliver(f: Uint8Array): void
+  end(): void
+  other?: MemoryChannel
+}
+
 export function memoryChannelPair (peerA: string, peerB: string, protocol = '/swarmflow/doc/1.0.0'): [FramedChannel, FramedChannel] {
-  const make = (remotePeer: string): FramedChannel & { deliver(f: Uint8Array): void, end(): void, other?: ReturnType<typeof make> } => {
+  const make = (remotePeer: string): MemoryChannel => {
     const inbox: Uint8Array[] = []
     let wake: (() => void) | undefined
     let isClosed = false
     let resolveClosed!: () => void
     const closed = new Promise<void>(resolve => { resolveClosed = resolve })
-    const ch = {
+    const ch: MemoryChannel = {
       remotePeer,
       protocol,
       closed,
-      other: undefined as ReturnType<typeof make> | undefined,
       deliver (f: Uint8Array) { if (!isClosed) { inbox.push(f); wake?.() } },
       end () { if (!isClosed) { isClosed = true; wake?.(); resolveClosed() } },
       async send (frame: Uint8Array) {
