@@ -18,9 +18,10 @@ export const FAST_ENV: Record<string, string> = {}
 export interface CliResult { code: number, stdout: string, stderr: string }
 
 /** Runs `peer <args>` to completion (never throws on a non-zero exit). */
-export async function peerCli (args: string[], opts: { env?: Record<string, string>, timeoutMs?: number, cwd?: string } = {}): Promise<CliResult> {
+export async function peerCli (args: string[], opts: { env?: Record<string, string>, timeoutMs?: number, cwd?: string, wrap?: string[] } = {}): Promise<CliResult> {
+  const [cmd, ...pre] = [...(opts.wrap ?? []), PEER_BIN]
   try {
-    const r = await execFileP(PEER_BIN, args, {
+    const r = await execFileP(cmd as string, [...pre, ...args], {
       env: { ...process.env, SWARMFLOW_LOG_LEVEL: 'warn', ...opts.env },
       timeout: opts.timeoutMs ?? 30_000,
       cwd: opts.cwd ?? ROOT,
@@ -33,7 +34,7 @@ export async function peerCli (args: string[], opts: { env?: Record<string, stri
   }
 }
 
-export async function peerJson<T = unknown> (args: string[], opts: { env?: Record<string, string> } = {}): Promise<T> {
+export async function peerJson<T = unknown> (args: string[], opts: { env?: Record<string, string>, wrap?: string[] } = {}): Promise<T> {
   const r = await peerCli([...args, '--json'], opts)
   if (r.code !== 0) throw new Error(`peer ${args.join(' ')} failed (${r.code}): ${r.stderr}`)
   return JSON.parse(r.stdout) as T
@@ -64,6 +65,10 @@ export interface TestPeerOptions {
   env?: Record<string, string>
   /** Wait for the control API (default true). A join refused by the swarm never gets there. */
   waitReady?: boolean
+  /** Command prefix, e.g. ['ip', 'netns', 'exec', 'ns1'] to run the peer in a network namespace. */
+  wrap?: string[]
+  /** Listen address (default 127.0.0.1, port 0). */
+  listen?: string
 }
 
 export class TestPeer {
@@ -76,8 +81,12 @@ export class TestPeer {
   readonly logFile: string
   private readonly args: string[]
   private readonly env: Record<string, string>
+  private readonly wrap: string[]
+  private readonly listen: string
 
   constructor (opts: TestPeerOptions & { name: string }) {
+    this.wrap = opts.wrap ?? []
+    this.listen = opts.listen ?? '/ip4/127.0.0.1/tcp/0'
     this.name = opts.name
     this.dataDir = opts.dataDir ?? tempDataDir(opts.name)
     this.args = opts.args ?? []
@@ -87,9 +96,10 @@ export class TestPeer {
 
   /** Starts `peer join` with this data dir; resolves when its control API answers. */
   async start (opts: { waitReady?: boolean, extraArgs?: string[] } = {}): Promise<this> {
-    const args = ['join', '--data-dir', this.dataDir, '--name', this.name, '--listen', '/ip4/127.0.0.1/tcp/0', '--mdns', 'false', ...this.args, ...(opts.extraArgs ?? [])]
+    const args = ['join', '--data-dir', this.dataDir, '--name', this.name, '--listen', this.listen, ...(this.args.includes('--mdns') ? [] : ['--mdns', 'false']), ...this.args, ...(opts.extraArgs ?? [])]
     rmSync(join(this.dataDir, 'control.json'), { force: true })
-    const proc = spawn(PEER_BIN, args, {
+    const [cmd, ...pre] = [...this.wrap, PEER_BIN]
+    const proc = spawn(cmd as string, [...pre, ...args], {
       env: { ...process.env, SWARMFLOW_LOG_LEVEL: 'info', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
@@ -110,8 +120,8 @@ export class TestPeer {
   get pid (): number | undefined { return this.proc?.pid }
   get running (): boolean { return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null }
 
-  async cli (args: string[]): Promise<CliResult> { return await peerCli([...args, '--data-dir', this.dataDir]) }
-  async json<T = unknown> (args: string[]): Promise<T> { return await peerJson<T>([...args, '--data-dir', this.dataDir]) }
+  async cli (args: string[]): Promise<CliResult> { return await peerCli([...args, '--data-dir', this.dataDir], { wrap: this.wrap }) }
+  async json<T = unknown> (args: string[]): Promise<T> { return await peerJson<T>([...args, '--data-dir', this.dataDir], { wrap: this.wrap }) }
 
   status (): Promise<{ id: string, name: string, swarm: { id: string, name: string }, listen: string[], zenoh?: string }> { return this.json(['status']) }
   members (): Promise<Array<{ name: string, id: string, state: string, caps: string[], labels: Record<string, string>, lastSeen: number | null, addresses: string[] }>> { return this.json(['members']) }

@@ -1,0 +1,168 @@
+/**
+ * Issue 2 acceptance: real `peer` processes on 127.0.0.1 form a swarm from init/invite/join,
+ * refuse strangers, revoke, converge after restarts, and detect killed and frozen peers.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { TestPeer, peerCli, eventually, tempDataDir, readMembershipFile } from './harness.ts'
+
+type Member = Awaited<ReturnType<TestPeer['members']>>[number]
+
+async function invite (admin: TestPeer, args: string[] = []): Promise<string> {
+  const r = await admin.cli(['invite', ...args])
+  expect(r.code, r.stderr).toBe(0)
+  const lines = r.stdout.trim().split('\n')
+  return lines[lines.length - 1] as string
+}
+
+async function allAlive (p: TestPeer, names: string[]): Promise<Member[] | false> {
+  const ms = await p.members()
+  const alive = ms.filter(m => m.state === 'alive').map(m => m.name).sort()
+  return JSON.stringify(alive) === JSON.stringify([...names].sort()) ? ms : false
+}
+
+describe('a three-device swarm', () => {
+  const peers: TestPeer[] = []
+  let a: TestPeer, b: TestPeer, c: TestPeer
+
+  beforeAll(async () => {
+    a = new TestPeer({ name: 'alpha' })
+    const init = await peerCli(['init', '--swarm', 'lab', '--data-dir', a.dataDir, '--name', 'alpha'])
+    expect(init.code, init.stderr).toBe(0)
+    await a.start()
+    peers.push(a)
+    const tb = await invite(a, ['--name', 'bravo', '--caps', 'camera'])
+    const tc = await invite(a, ['--name', 'charlie', '--caps', 'gpu'])
+    b = new TestPeer({ name: 'bravo', args: ['--invite', tb] })
+    c = new TestPeer({ name: 'charlie', args: ['--invite', tc, '--labels', 'zone=lab'] })
+    peers.push(b, c)
+    await Promise.all([b.start(), c.start()])
+  }, 120_000)
+
+  afterAll(async () => {
+    for (const p of peers) await p[Symbol.asyncDispose]()
+  })
+
+  it('lists all three members alive on every peer within 5 s of the joins', async () => {
+    const t0 = Date.now()
+    for (const p of [a, b, c]) {
+      await eventually(() => allAlive(p, ['alpha', 'bravo', 'charlie']), { timeoutMs: 5000, what: `${p.name} sees 3 alive` })
+    }
+    expect(Date.now() - t0).toBeLessThan(5000 + 3000)
+    const ms = await c.members()
+    expect(ms.find(m => m.name === 'bravo')?.caps).toEqual(['camera'])
+    expect(ms.find(m => m.name === 'charlie')?.labels).toEqual({ zone: 'lab' })
+    const st = await b.status()
+    expect(st.swarm.name).toBe('lab')
+    expect(st.listen.length).toBeGreaterThan(0)
+    expect(readMembershipFile(b.dataDir)).toBeTruthy()
+  })
+
+  it('refuses an expired invite, a forged invite and a reused invite; none appears in the document', async () => {
+    const expired = await invite(a, ['--name', 'late', '--ttl', '1s'])
+    await new Promise(r => setTimeout(r, 1500)) // the token must be past its expiry: waiting on the clock is the test
+    const reused = await invite(a, ['--name', 'twice'])
+    const addr = await a.addr()
+    // forged: a valid token whose signature bytes are altered
+    const good = await invite(a, ['--name', 'forged'])
+    const forged = tamper(good)
+
+    const tries: Array<[string, string, RegExp]> = [
+      ['expired', expired, /expired/i],
+      ['forged', forged, /forged|signature|malformed/i],
+    ]
+    for (const [label, token, why] of tries) {
+      const dir = tempDataDir(label)
+      const r = await peerCli(['join', '--data-dir', dir, '--invite', token, '--bootstrap', addr, '--listen', '/ip4/127.0.0.1/tcp/0', '--mdns', 'false'], { timeoutMs: 45_000 })
+      expect(r.code, `${label}: ${r.stderr}`).not.toBe(0)
+      expect(r.stderr, label).toMatch(why)
+      expect(existsSync(join(dir, 'membership.json')), label).toBe(false)
+    }
+
+    // reuse: the first redemption wins, the second device is refused by the swarm
+    const first = new TestPeer({ name: 'twice', args: ['--invite', reused, '--bootstrap', addr] })
+    peers.push(first)
+    await first.start()
+    await eventually(() => allAlive(a, ['alpha', 'bravo', 'charlie', 'twice']), { timeoutMs: 10_000, what: 'first redemption admitted' })
+    const dir = tempDataDir('reuse')
+    const r = await peerCli(['join', '--data-dir', dir, '--invite', reused, '--bootstrap', addr, '--listen', '/ip4/127.0.0.1/tcp/0', '--mdns', 'false', '--name', 'twice-again'], { timeoutMs: 45_000 })
+    expect(r.code, r.stderr).not.toBe(0)
+    expect(r.stderr).toMatch(/already used|already redeemed/i)
+
+    const names = (await a.members()).map(m => m.name)
+    expect(names).not.toContain('late')
+    expect(names).not.toContain('forged')
+    expect(names).not.toContain('twice-again')
+    await first.stop()
+  })
+
+  it('revocation cuts a member off everywhere', async () => {
+    const t = await invite(a, ['--name', 'delta'])
+    const d = new TestPeer({ name: 'delta', args: ['--invite', t, '--bootstrap', await a.addr()] })
+    peers.push(d)
+    await d.start()
+    await eventually(() => allAlive(b, ['alpha', 'bravo', 'charlie', 'delta']), { timeoutMs: 10_000, what: 'delta admitted' })
+    const r = await a.cli(['revoke', 'delta'])
+    expect(r.code, r.stderr).toBe(0)
+    for (const p of [a, b, c]) {
+      await eventually(async () => !(await p.members()).some(m => m.name === 'delta'), { timeoutMs: 5000, what: `${p.name} drops delta` })
+    }
+    // the revoked peer is cut off: it sees nobody alive any more, and stays out
+    await eventually(async () => (await d.members()).filter(m => m.state === 'alive' && m.name !== 'delta').length === 0, { timeoutMs: 10_000, what: 'delta isolated' })
+    await d.stop()
+  })
+
+  it('detects a killed peer within 1 s and a frozen peer within 3 s', async () => {
+    const t = await invite(a, ['--name', 'echo'])
+    const e = new TestPeer({ name: 'echo', args: ['--invite', t, '--bootstrap', await a.addr()] })
+    peers.push(e)
+    await e.start()
+    await eventually(() => allAlive(b, ['alpha', 'bravo', 'charlie', 'echo']), { timeoutMs: 10_000, what: 'echo admitted' })
+
+    e.signal('SIGSTOP')
+    const frozenAt = Date.now()
+    await eventually(async () => (await b.members()).find(m => m.name === 'echo')?.state === 'dead', { timeoutMs: 6000, intervalMs: 50, what: 'frozen echo dead' })
+    const frozenMs = Date.now() - frozenAt
+    e.signal('SIGCONT')
+    await eventually(() => allAlive(b, ['alpha', 'bravo', 'charlie', 'echo']), { timeoutMs: 10_000, what: 'echo back' })
+
+    e.kill9()
+    const killedAt = Date.now()
+    await eventually(async () => (await b.members()).find(m => m.name === 'echo')?.state === 'dead', { timeoutMs: 5000, intervalMs: 25, what: 'killed echo dead' })
+    const killedMs = Date.now() - killedAt
+    console.log(`liveness: frozen peer dead after ${frozenMs} ms, killed peer dead after ${killedMs} ms (CLI polling adds ~100-300 ms)`)
+    expect(frozenMs).toBeLessThan(3000 + 500)
+    expect(killedMs).toBeLessThan(1000 + 500)
+  })
+
+  it('a stopped peer converges after restart; a peer with no reachable peers resumes from disk', async () => {
+    await c.stop()
+    // change the document while charlie is away
+    const t = await invite(a, ['--name', 'foxtrot'])
+    const f = new TestPeer({ name: 'foxtrot', args: ['--invite', t, '--bootstrap', await a.addr()] })
+    peers.push(f)
+    await f.start()
+    await eventually(async () => (await a.members()).some(m => m.name === 'foxtrot'), { timeoutMs: 10_000, what: 'foxtrot joined' })
+    await c.start()
+    await eventually(async () => (await c.members()).find(m => m.name === 'foxtrot')?.state === 'alive', { timeoutMs: 10_000, what: 'charlie converged' })
+    await f.stop()
+
+    // alone: everyone else stopped; charlie still has the whole roster from disk
+    await c.stop()
+    const alone = new TestPeer({ name: 'charlie', dataDir: c.dataDir, args: ['--bootstrap', '/ip4/127.0.0.1/tcp/9/p2p/12D3KooWAbrt1rh5hYYVNNUuLf9w3rTbzuZDdAcHFZd3X2qrpzjw'] })
+    await alone.start()
+    const ms = await alone.members()
+    expect(ms.map(m => m.name)).toEqual(expect.arrayContaining(['alpha', 'bravo', 'charlie', 'foxtrot']))
+    expect(ms.find(m => m.name === 'charlie')?.state).toBe('alive')
+    await alone.stop()
+    c = new TestPeer({ name: 'charlie', dataDir: c.dataDir })
+  })
+})
+
+function tamper (token: string): string {
+  // flip one character in the middle of the signed payload, keeping the token well-formed base64url
+  const i = Math.floor(token.length * 0.6)
+  const ch = token[i] === 'A' ? 'B' : 'A'
+  return token.slice(0, i) + ch + token.slice(i + 1)
+}
