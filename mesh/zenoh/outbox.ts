@@ -1,0 +1,103 @@
+/**
+ * Bounded outbound queue in front of a sink that reports when it has flushed (a WebSocket's
+ * send callback, a FramedChannel's send promise). Named policy: **drop-newest for droppable
+ * frames** (samples, replies) once `maxFrames` or `maxBytes` is reached; control frames (acks,
+ * finals) are always queued, and when even they exceed twice the budget the owner is told the
+ * peer is too slow (`onOverflow`) and closes it — memory stays bounded either way.
+ */
+export interface OutboxLimits {
+  maxFrames: number
+  maxBytes: number
+  /** Bytes handed to the sink and not yet flushed above which frames wait in the queue. */
+  highWaterBytes: number
+}
+
+export interface OutboxSink {
+  /** Hands one frame over; calls `done` once it left our process (or failed). */
+  write(frame: Uint8Array, done: () => void): void
+}
+
+export class Outbox {
+  private frames: Uint8Array[] = []
+  private droppable: boolean[] = []
+  private head = 0
+  private queuedBytes = 0
+  private inflight = 0
+  private closed = false
+  dropped = 0
+  written = 0
+  writtenBytes = 0
+
+  constructor (
+    private readonly sink: OutboxSink,
+    private readonly limits: OutboxLimits,
+    private readonly onOverflow: () => void,
+    private readonly onPressure?: (high: boolean) => void,
+  ) {}
+
+  get queued (): number { return this.frames.length - this.head }
+  get bytes (): number { return this.queuedBytes }
+  /** True while the queue holds more than half its budget: the owner should stop reading from its peer. */
+  get underPressure (): boolean { return this.queued * 2 > this.limits.maxFrames || this.queuedBytes * 2 > this.limits.maxBytes }
+
+  /** Returns false when the frame was dropped. */
+  push (frame: Uint8Array, droppable: boolean): boolean {
+    if (this.closed) return false
+    if (this.queued === 0 && this.inflight < this.limits.highWaterBytes) {
+      this.write(frame)
+      return true
+    }
+    const full = this.queued >= this.limits.maxFrames || this.queuedBytes + frame.byteLength > this.limits.maxBytes
+    if (full) {
+      if (droppable) { this.dropped++; return false }
+      if (this.queued >= this.limits.maxFrames * 2 || this.queuedBytes + frame.byteLength > this.limits.maxBytes * 2) {
+        this.close()
+        this.onOverflow()
+        return false
+      }
+    }
+    const wasPressured = this.underPressure
+    this.frames.push(frame)
+    this.droppable.push(droppable)
+    this.queuedBytes += frame.byteLength
+    if (!wasPressured && this.underPressure) this.onPressure?.(true)
+    return true
+  }
+
+  private write (frame: Uint8Array): void {
+    const n = frame.byteLength
+    this.inflight += n
+    this.written++
+    this.writtenBytes += n
+    this.sink.write(frame, () => {
+      this.inflight -= n
+      this.flush()
+    })
+  }
+
+  private flush (): void {
+    if (this.closed) return
+    const wasPressured = this.underPressure
+    while (this.head < this.frames.length && this.inflight < this.limits.highWaterBytes) {
+      const f = this.frames[this.head] as Uint8Array
+      this.frames[this.head] = undefined as unknown as Uint8Array
+      this.head++
+      this.queuedBytes -= f.byteLength
+      this.write(f)
+    }
+    if (this.head === this.frames.length) { this.frames = []; this.droppable = []; this.head = 0 } else if (this.head > 1024) {
+      this.frames = this.frames.slice(this.head)
+      this.droppable = this.droppable.slice(this.head)
+      this.head = 0
+    }
+    if (wasPressured && !this.underPressure) this.onPressure?.(false)
+  }
+
+  close (): void {
+    this.closed = true
+    this.frames = []
+    this.droppable = []
+    this.head = 0
+    this.queuedBytes = 0
+  }
+}
