@@ -16,7 +16,13 @@ import type { RevocationRecord, SwarmDocumentAuthz, SwarmDocumentCounters } from
 
 export type RejectReason = keyof SwarmDocumentCounters['rejectedChanges']
 
-export type Verdict = { ok: true, newChanges: number } | { ok: false, reason: RejectReason, actor?: string, detail: string }
+/**
+ * `data`, when present, replaces the message's sync data: the changes that could not be checked yet
+ * (`deferred`, missing dependencies) were stripped from it.
+ */
+export type Verdict =
+  | { ok: true, newChanges: number, deferred?: number, data?: Uint8Array | undefined }
+  | { ok: false, reason: RejectReason, actor?: string, detail: string }
 
 interface ChangeMeta { actor: string, seq: number, hash: string }
 
@@ -116,58 +122,90 @@ export function createChangeVerifier (deps: {
       }
       if (decoded.changes.length === 0) return { ok: true, newChanges: 0 }
       const current = deps.currentDoc()
-      const fresh: ChangeMeta[] = []
-      const changeChunks: Uint8Array[] = []
       const docChunks: A.Doc<unknown>[] = []
-      for (const chunk of decoded.changes) {
-        const type = chunk[CHUNK_TYPE_OFFSET]
-        try {
-          if (type === CHUNK_CHANGE || type === CHUNK_COMPRESSED_CHANGE) {
-            const d = A.decodeChange(chunk)
-            changeChunks.push(chunk)
-            if (!A.hasHeads(current, [d.hash])) fresh.push({ actor: d.actor, seq: d.seq, hash: d.hash })
-          } else if (type === CHUNK_DOCUMENT) {
-            // Automerge sends a whole document when the peer misses much of the history.
-            const whole = A.load<unknown>(chunk)
-            docChunks.push(whole)
-            for (const m of A.getChangesMetaSince(whole, [])) {
-              if (!A.hasHeads(current, [m.hash])) fresh.push({ actor: m.actor, seq: m.seq, hash: m.hash })
+      try {
+        const fresh: ChangeMeta[] = []
+        const pending: Array<ChangeMeta & { chunk: Uint8Array, deps: string[] }> = []
+        const keptDocChunks: Uint8Array[] = []
+        for (const chunk of decoded.changes) {
+          const type = chunk[CHUNK_TYPE_OFFSET]
+          try {
+            if (type === CHUNK_CHANGE || type === CHUNK_COMPRESSED_CHANGE) {
+              const d = A.decodeChange(chunk)
+              if (!A.hasHeads(current, [d.hash])) pending.push({ actor: d.actor, seq: d.seq, hash: d.hash, chunk, deps: d.deps })
+            } else if (type === CHUNK_DOCUMENT) {
+              // Automerge sends a whole document when the peer misses much of the history; it is self-contained.
+              const whole = A.load<unknown>(chunk)
+              docChunks.push(whole)
+              keptDocChunks.push(chunk)
+              for (const m of A.getChangesMetaSince(whole, [])) {
+                if (!A.hasHeads(current, [m.hash])) fresh.push({ actor: m.actor, seq: m.seq, hash: m.hash })
+              }
+            } else {
+              return { ok: false, reason: 'malformed', detail: `unknown chunk type ${String(type)}` }
             }
-          } else {
-            return { ok: false, reason: 'malformed', detail: `unknown chunk type ${String(type)}` }
+          } catch (err) {
+            return { ok: false, reason: 'malformed', detail: `undecodable change: ${(err as Error).message}` }
           }
-        } catch (err) {
-          return { ok: false, reason: 'malformed', detail: `undecodable change: ${(err as Error).message}` }
         }
-      }
-      if (fresh.length === 0) return { ok: true, newChanges: 0 }
 
-      let firstFailure: Verdict | null = null
-      for (const c of fresh) {
-        firstFailure = judge(c, current, current)
-        if (firstFailure !== null) break
-      }
-      if (firstFailure === null) return { ok: true, newChanges: fresh.length }
+        // Only changes whose dependencies are present can be checked now. Automerge would queue the
+        // others and apply them later, unchecked, when their dependencies arrive — so they are
+        // stripped from the message; the sync protocol asks for them again (as after a Bloom-filter
+        // false positive) and they are checked then.
+        const known = new Set<string>(fresh.map(c => c.hash))
+        const applicable: typeof pending = []
+        let progress = true
+        while (progress) {
+          progress = false
+          for (let i = 0; i < pending.length; i++) {
+            const c = pending[i]
+            if (c === undefined || known.has(c.hash)) continue
+            if (c.deps.every(dep => known.has(dep) || A.hasHeads(current, [dep]))) {
+              known.add(c.hash)
+              applicable.push(c)
+              progress = true
+            }
+          }
+        }
+        const deferred = pending.length - applicable.length
+        fresh.push(...applicable)
+        let data: Uint8Array | undefined
+        if (deferred > 0) {
+          data = A.encodeSyncMessage({ ...decoded, changes: [...keptDocChunks, ...applicable.map(c => c.chunk)] })
+        }
+        if (fresh.length === 0) return { ok: true, newChanges: 0, deferred, data }
 
-      // Some actor is not known yet: look again at the document as it would be after this message,
-      // which may carry the actor's certificate (a new member's first change) — merged into a copy only.
-      let trial: A.Doc<unknown>
-      try {
-        trial = A.clone(current)
-        if (changeChunks.length > 0) [trial] = A.applyChanges(trial, changeChunks)
-        for (const whole of docChunks) trial = A.merge(trial, whole)
-      } catch (err) {
-        return { ok: false, reason: 'malformed', detail: `changes do not apply: ${(err as Error).message}` }
-      }
-      try {
+        let failure: Verdict | null = null
         for (const c of fresh) {
-          const v = judge(c, trial, current)
-          if (v !== null) return v
+          failure = judge(c, current, current)
+          if (failure !== null) break
         }
-        return { ok: true, newChanges: fresh.length }
+        if (failure === null) return { ok: true, newChanges: fresh.length, deferred, data }
+
+        // Some actor is not known yet: look again at the document as it would be after this message,
+        // which may carry the actor's certificate (a new member's first change) — merged into a copy only.
+        let trial: A.Doc<unknown>
+        try {
+          trial = A.clone(current)
+        } catch (err) {
+          return { ok: false, reason: 'malformed', detail: `cannot copy the document: ${(err as Error).message}` }
+        }
+        try {
+          if (applicable.length > 0) [trial] = A.applyChanges(trial, applicable.map(c => c.chunk))
+          for (const whole of docChunks) trial = A.merge(trial, whole)
+          for (const c of fresh) {
+            const v = judge(c, trial, current)
+            if (v !== null) return v
+          }
+          return { ok: true, newChanges: fresh.length, deferred, data }
+        } catch (err) {
+          return { ok: false, reason: 'malformed', detail: `changes do not apply: ${(err as Error).message}` }
+        } finally {
+          // wasm memory is not garbage-collected promptly; the trial copy is as large as the document.
+          A.free(trial)
+        }
       } finally {
-        // wasm memory is not garbage-collected promptly; the trial copy can be as large as the document.
-        A.free(trial)
         for (const whole of docChunks) A.free(whole)
       }
     },

@@ -150,6 +150,11 @@ export interface SwarmDocumentConfig {
   maxFrameBytes?: number
   /** Frames queued per peer before that peer is deemed too slow and its channel aborted. Default 1024. */
   sendQueueFrames?: number
+  /**
+   * A peer that sends unauthorized changes has its channels closed and refused for this long
+   * (doubling per strike, up to 64×). Default 5000.
+   */
+  rejectCooldownMs?: number
   /** Milliseconds between a change and its write to disk (automerge-repo debounce). Default 100. */
   saveDebounceMs?: number
 }
@@ -187,6 +192,10 @@ export interface SwarmDocumentCounters {
   rejectedChanges: Record<'unknown-actor' | 'revoked' | 'not-member' | 'forged-genesis' | 'malformed', number>
   /** Channels closed because a newer channel to the same peer replaced them. */
   channelsReplaced: number
+  /** Channels refused because their peer is cooling down after sending unauthorized changes. */
+  channelsRefused: number
+  /** Changes held back because their dependencies had not arrived (sync fetches them again, then they are checked). */
+  changesDeferred: number
 }
 
 export interface SwarmDocument {

@@ -21,7 +21,12 @@ export interface ChannelAdapterConfig {
   documentId: string
   maxFrameBytes: number
   sendQueueFrames: number
+  /** First cooldown after a peer sent unauthorized changes; doubles per strike up to 64×. */
+  rejectCooldownMs: number
 }
+
+/** Peers remembered in the cooldown table at most (oldest forgotten first). */
+const MAX_PENALIZED = 1024
 
 export interface ChannelAdapterDeps {
   logger: Logger
@@ -51,6 +56,8 @@ export function newCounters (): SwarmDocumentCounters {
     sendDropped: { 'no-route': 0, oversized: 0, overflow: 0 },
     rejectedChanges: { 'unknown-actor': 0, revoked: 0, 'not-member': 0, 'forged-genesis': 0, malformed: 0 },
     channelsReplaced: 0,
+    channelsRefused: 0,
+    changesDeferred: 0,
   }
 }
 
@@ -69,6 +76,7 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
   private readonly peers = new Map<PeerIdString, PeerLinks>()
   private readonly connected: Promise<void>
   private resolveConnected!: () => void
+  private readonly penalties = new Map<PeerIdString, { until: number, strikes: number }>()
   private meta: PeerMetadata = {}
   private closed = false
 
@@ -108,6 +116,13 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
     if (this.closed) { channel.abort(); return }
     if (channel.remotePeer === this.config.peerId) {
       this.log.warn('refusing a document channel to ourselves')
+      channel.abort()
+      return
+    }
+    const penalty = this.penalties.get(channel.remotePeer)
+    if (penalty !== undefined && penalty.until > Date.now()) {
+      this.counters.channelsRefused++
+      this.log.warn({ peer: channel.remotePeer, retryInMs: penalty.until - Date.now() }, 'refusing a document channel from a peer that sent unauthorized changes; it may retry after the cooldown')
       channel.abort()
       return
     }
@@ -241,9 +256,16 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
           const verdict = this.authorize(m.data, peer)
           if (!verdict.ok) {
             this.counters.rejectedChanges[verdict.reason]++
+            if (verdict.reason === 'malformed') {
+              this.drop('malformed', link, { problem: verdict.detail })
+              return
+            }
             this.drop('unauthorized', link, { reason: verdict.reason, actor: verdict.actor, detail: verdict.detail })
+            this.penalize(peer)
             return
           }
+          if (verdict.deferred !== undefined && verdict.deferred > 0) this.counters.changesDeferred += verdict.deferred
+          if (verdict.data !== undefined) m.data = verdict.data
         }
         if (link !== this.peers.get(peer)?.active) {
           // In flight on a channel that just lost the duplicate-channel ranking; the repo resyncs on the kept one.
@@ -253,6 +275,26 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
         this.emit('message', m as Message)
       }
     }
+  }
+
+  /**
+   * A peer whose history holds a change we refuse can never sync with us: every later message of
+   * its repo builds on that change, and the two sync states would ping-pong forever (measured: a
+   * tight loop of ~170-byte messages). So its channels are closed and refused for a cooldown that
+   * doubles with every strike; each retry costs one exchange.
+   */
+  private penalize (peer: PeerIdString): void {
+    const prev = this.penalties.get(peer)
+    const strikes = (prev?.strikes ?? 0) + 1
+    const cooldown = this.config.rejectCooldownMs * 2 ** Math.min(strikes - 1, 6)
+    this.penalties.delete(peer)
+    this.penalties.set(peer, { until: Date.now() + cooldown, strikes })
+    if (this.penalties.size > MAX_PENALIZED) {
+      const oldest = this.penalties.keys().next().value
+      if (oldest !== undefined) this.penalties.delete(oldest)
+    }
+    this.log.warn({ peer, strikes, cooldownMs: cooldown }, 'peer sent unauthorized changes; closing its document channels')
+    this.detach(peer)
   }
 
   private onGreeted (link: Link): void {

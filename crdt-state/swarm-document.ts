@@ -81,7 +81,7 @@ export function createSwarmDocument (config: SwarmDocumentConfig, deps: SwarmDoc
     let handleRef: DocHandle<RawDoc> | undefined
     const verifierRef: { v?: ChangeVerifier } = {}
     const adapter = new ChannelNetworkAdapter(
-      { peerId: deps.peerId, documentId, maxFrameBytes, sendQueueFrames: config.sendQueueFrames ?? 1024 },
+      { peerId: deps.peerId, documentId, maxFrameBytes, sendQueueFrames: config.sendQueueFrames ?? 1024, rejectCooldownMs: config.rejectCooldownMs ?? 5000 },
       {
         logger: log,
         authorize: (data) => {
@@ -334,6 +334,8 @@ function addCounters (into: SwarmDocumentCounters, from: SwarmDocumentCounters):
   into.bytesIn += from.bytesIn
   into.bytesOut += from.bytesOut
   into.channelsReplaced += from.channelsReplaced
+  into.channelsRefused += from.channelsRefused
+  into.changesDeferred += from.changesDeferred
   for (const k of Object.keys(from.dropped) as Array<keyof SwarmDocumentCounters['dropped']>) into.dropped[k] += from.dropped[k]
   for (const k of Object.keys(from.sendDropped) as Array<keyof SwarmDocumentCounters['sendDropped']>) into.sendDropped[k] += from.sendDropped[k]
   for (const k of Object.keys(from.rejectedChanges) as Array<keyof SwarmDocumentCounters['rejectedChanges']>) into.rejectedChanges[k] += from.rejectedChanges[k]

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { silentLogger } from '../../common/log.ts'
 import { createSwarmDocument } from '../swarm-document.ts'
 import type { MemberRecord, SwarmDocument } from '../interfaces.ts'
-import { memoryChannelPair, newTestMember, TestRoster, waitForChange, type TestMember } from '../testing.ts'
+import { memoryChannelPair, newTestMember, TestRoster, until, waitForChange, type TestMember } from '../testing.ts'
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c() })
@@ -23,8 +23,9 @@ export function member (peerId: string, m: TestMember, extra: Partial<MemberReco
   }
 }
 
-async function peer (roster: TestRoster, peerId: string, dataDir?: string): Promise<{ doc: SwarmDocument, key: TestMember }> {
-  const key = roster.add(newTestMember())
+async function peer (roster: TestRoster, peerId: string, opts: { dataDir?: string, outsider?: boolean } = {}): Promise<{ doc: SwarmDocument, key: TestMember }> {
+  const key = opts.outsider === true ? newTestMember() : roster.add(newTestMember())
+  const dataDir = opts.dataDir
   const doc = createSwarmDocument({ swarmId: 'swarm-mem', swarmName: 'mem', dataDir: dataDir ?? await tmp() }, { logger: silentLogger(), peerId, authz: roster.authzFor(key) })
   await doc.start()
   cleanups.push(() => doc.stop())
@@ -47,5 +48,57 @@ describe('swarm document over in-memory channels', () => {
     expect(b.doc.heads()).toEqual(a.doc.heads())
     expect(a.doc.getSwarm()).toEqual({ id: 'swarm-mem', name: 'mem' })
     expect(a.doc.counters().dropped.unauthorized).toBe(0)
+  })
+
+  it('rejects and counts changes from a non-member, closes and refuses its channel for a cooldown', async () => {
+    const roster = new TestRoster()
+    const a = await peer(roster, 'peer-a')
+    const c = await peer(roster, 'peer-c', { outsider: true })
+    c.doc.upsertMember(member('peer-c', c.key))
+    const [ca, cc] = memoryChannelPair('peer-a', 'peer-c')
+    a.doc.attachPeer(ca)
+    c.doc.attachPeer(cc)
+    await until('a rejected c', () => a.doc.counters().rejectedChanges['unknown-actor'] >= 1)
+    expect(a.doc.counters().dropped.unauthorized).toBeGreaterThanOrEqual(1)
+    await until('a closed the channel to c', () => !a.doc.connectedPeers().includes('peer-c') && !c.doc.connectedPeers().includes('peer-a'))
+    expect(a.doc.getMember('peer-c')).toBeUndefined()
+    const [ca2] = memoryChannelPair('peer-a', 'peer-c')
+    a.doc.attachPeer(ca2)
+    expect(a.doc.counters().channelsRefused).toBe(1)
+    // A keeps working with members.
+    const b = await peer(roster, 'peer-b')
+    const [ab, ba] = memoryChannelPair('peer-a', 'peer-b')
+    a.doc.attachPeer(ab)
+    b.doc.attachPeer(ba)
+    a.doc.upsertMember(member('peer-a', a.key))
+    await waitForChange(b.doc, 'b receives from a', () => b.doc.getMember('peer-a') !== undefined)
+  })
+
+  it('rejects a revoked member\'s new changes, keeps its earlier ones, and new peers load that history', async () => {
+    const roster = new TestRoster()
+    const a = await peer(roster, 'peer-a')
+    const b = await peer(roster, 'peer-b')
+    b.doc.upsertMember(member('peer-b', b.key))
+    const [ab, ba] = memoryChannelPair('peer-a', 'peer-b')
+    a.doc.attachPeer(ab)
+    b.doc.attachPeer(ba)
+    await waitForChange(a.doc, 'a has b', () => a.doc.getMember('peer-b') !== undefined)
+
+    a.doc.addRevocation({ publicKey: b.key.publicKeyHex, revocation: 'signed-by-root', revokedAt: Date.now(), revokedBy: 'peer-a' })
+    roster.revoked.add(b.key.publicKeyHex)
+    const rev = a.doc.listRevocations()[0]
+    expect(rev?.actorSeqCutoff).toEqual({ [b.doc.actorId ?? '']: 1 })
+    expect(a.doc.isRevoked(b.key.publicKeyHex)).toBe(true)
+    b.doc.putClaim('f/n', { peerId: 'peer-b', epoch: 9, at: 1 })
+    await until('a rejected b', () => a.doc.counters().rejectedChanges.revoked >= 1)
+    expect(a.doc.getClaim('f/n')).toBeUndefined()
+    a.doc.detachPeer('peer-b')
+
+    const d = await peer(roster, 'peer-d')
+    const [ad, da] = memoryChannelPair('peer-a', 'peer-d')
+    a.doc.attachPeer(ad)
+    d.doc.attachPeer(da)
+    await waitForChange(d.doc, 'd loads the history', () => d.doc.getMember('peer-b') !== undefined && d.doc.isRevoked(b.key.publicKeyHex))
+    expect(d.doc.counters().dropped.unauthorized).toBe(0)
   })
 })
