@@ -160,7 +160,7 @@ export interface SwarmDocumentConfig {
 }
 
 export interface SwarmDocumentDeps {
-  /** A pino child logger; the document adds `{ component: 'crdt-state' }`. */
+  /** A pino child logger named `{ component: 'crdt-state' }` by the caller. */
   logger: Logger
   /** This peer's libp2p peer id; also its automerge-repo peer id. */
   peerId: PeerIdString

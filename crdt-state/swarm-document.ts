@@ -39,7 +39,8 @@ interface Session {
  * the network, so a peer with no reachable peers still has its document (automerge-repo#155).
  */
 export function createSwarmDocument (config: SwarmDocumentConfig, deps: SwarmDocumentDeps): SwarmDocument {
-  const log = deps.logger.child({ component: 'crdt-state' })
+  // The caller hands over a child logger already named { component: 'crdt-state' }.
+  const log = deps.logger
   const documentId = swarmDocumentId(config.swarmId)
   const genesis = genesisChange(config.swarmId)
   const gHash = genesisHash(config.swarmId)
