@@ -134,6 +134,7 @@ export function createZenohRouter (config: ZenohRouterConfig, deps: ZenohRouterD
     highWaterBytes: config.socketHighWaterBytes ?? 4 * 1024 * 1024,
   }
   const neighbourQueueFrames = config.neighbourQueueFrames ?? 8192
+  const maxRelays = 10_000
   if (!Number.isInteger(maxFrame) || maxFrame < 1024) throw new ZenohRouterConfigError(`maxFrameBytes ${maxFrame} is too small; use at least 1024`)
   const zid = deps.zenohId ?? zidOf(self)
   if (zid.byteLength !== 16) throw new ZenohRouterConfigError(`zenohId must be 16 bytes, got ${zid.byteLength}`)
@@ -287,7 +288,8 @@ export function createZenohRouter (config: ZenohRouterConfig, deps: ZenohRouterD
     }
     if (frame.byteLength > maxMeshFrame) {
       counters.meshUnroutable++
-      log.warn({ bytes: frame.byteLength, max: maxMeshFrame, peer: n.peer }, 'mesh message larger than the mesh frame limit; dropped')
+      // debug, not warn: a client publishing oversized samples in a loop would flood the log
+      log.debug({ bytes: frame.byteLength, max: maxMeshFrame, peer: n.peer }, 'mesh message larger than the mesh frame limit; dropped (raise maxMeshFrameBytes and the channel maximum together)')
       return false
     }
     if (!n.outbox.push(frame, droppable)) {
@@ -808,7 +810,9 @@ export function createZenohRouter (config: ZenohRouterConfig, deps: ZenohRouterD
       const n = nextHop(src)
       if (n !== undefined) sendTo(n, [T.FINAL, qid, self, src, DEFAULT_TTL], false)
     }
-    if (!safeKey(key) || relays.has(relayKey)) { finalMsg(); return }
+    // relays live until their queryables finalize or the query times out: cap them so a
+    // neighbour flooding queries cannot grow our memory (the querier just gets an early final)
+    if (!safeKey(key) || relays.has(relayKey) || relays.size >= maxRelays) { finalMsg(); return }
     const q: QueryData = { key, params, payload: payload ?? undefined, enc: encId < 0 ? undefined : { id: encId, schema }, att: att ?? undefined, replyKeyExpr: rke }
     const targets = ids.map(id => qblByDecl.get(id)).filter((x): x is LocalQbl => x !== undefined && x.origin !== Locality.SessionLocal)
     if (targets.length === 0) { finalMsg(); return }
