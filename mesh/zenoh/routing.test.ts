@@ -3,7 +3,7 @@
  * routers, their endpoints and the zenoh-ts clients are real).
  */
 import { describe, expect, test } from 'vitest'
-import { ConsolidationMode, Query, Reply, ReplyError, Sample, SampleKind, type MatchingStatus } from '@eclipse-zenoh/zenoh-ts'
+import { ConsolidationMode, Query, Reply, ReplyError, Sample, SampleKind, WhatAmI, type MatchingStatus, type TransportEvent, type LinkEvent } from '@eclipse-zenoh/zenoh-ts'
 import { Inbox, channelPair, openSession, startRouter, until, within, type TestRouter } from './test-helpers.ts'
 
 function link (x: TestRouter, y: TestRouter): () => void {
@@ -152,5 +152,30 @@ describe('routing between three routers', () => {
     await sb.put('rep/data', 'still routed')
     expect((await sub.next()).payload().toString()).toBe('still routed')
     expect(events.size).toBe(0)
+  })
+
+  test('session info, transports, links and their event listeners reflect mesh neighbours', async () => {
+    await using A = await startRouter('A')
+    await using B = await startRouter('B')
+    await using sa = await openSession(A)
+    const info0 = await sa.info()
+    expect(await info0.transports()).toEqual([])
+    const tEvents = new Inbox<TransportEvent>()
+    const lEvents = new Inbox<LinkEvent>()
+    const tl = await info0.transportEventsListener({ handler: tEvents.push, history: true })
+    await info0.linkEventsListener({ handler: lEvents.push, history: false })
+    const cut = link(A, B)
+    await routed(A, B)
+    const up = await tEvents.next(2000, 'transport PUT')
+    expect([up.kind(), up.transport().whatami()]).toEqual([SampleKind.PUT, WhatAmI.ROUTER])
+    expect((await lEvents.next(2000, 'link PUT')).link().dst()).toBe('libp2p/B')
+    const info = await sa.info()
+    expect(info.routersZid().map(z => z.toString())).toEqual([B.zenohId])
+    expect((await info.transports()).map(t => t.zid().toString())).toEqual([B.zenohId])
+    expect((await info.links()).map(l => [l.src(), l.dst()])).toEqual([['libp2p/A', 'libp2p/B']])
+    cut()
+    expect((await tEvents.next(2000, 'transport DELETE')).kind()).toBe(SampleKind.DELETE)
+    await tl.undeclare()
+    await expect(tl.undeclare()).rejects.toThrow(/does not exist/)
   })
 })
