@@ -37,4 +37,8 @@ export {
   SWARM_ROOT_FILE, MEMBERSHIP_FILE, saveSwarmRoot, loadSwarmRoot, saveMembership, loadMembership, readMembershipIfPresent,
   writeFileAtomic, createFileExclusive, readKeyFile,
 } from './files.ts'
+export {
+  createCertificateVerifier, CertificatePeerMismatchError,
+  type CertificateVerifier, type CertificateVerifierConfig, type CertificateVerifierDeps, type CertificateVerifierCounters, type AdmissionVerdict,
+} from './verifier.ts'
 export { toHex, fromHex, toBase64url } from './encoding.ts'
