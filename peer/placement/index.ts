@@ -1,0 +1,11 @@
+/**
+ * Leaderless placement: the pure election every peer runs over the same document and live set.
+ * See `computePlacement` for the rules, `resolveConflict` for partition heal and `isStale` for
+ * fencing stale producers.
+ */
+export type {
+  CandidateExplanation, ClaimContender, Holder, NodePlacement, PlacementDeploy, PlacementFlow, PlacementInput,
+  PlacementMember, PlacementNodeSpec, PlacementOptions, PlacementResources, PlacementResult,
+} from './interfaces.ts'
+export { computePlacement, resolveConflict, isStale, DEFAULT_STICKINESS } from './placement.ts'
+export { hrwScore } from './hash.ts'
