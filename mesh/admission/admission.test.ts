@@ -131,6 +131,10 @@ describe('member certificates', () => {
     expect(viaAdmin).toBeInstanceOf(CertificateRevokedError)
     expect((viaAdmin as Error).message).toContain('issued through admin')
     expect(verifyCertificate(m.cert, { ...opts, revoked: new Set([toHex(device().publicKey)]) }).chainLength).toBe(2)
+    // revoking the invite key withdraws the invite and what it made
+    const inviteKey = (m.cert.delegation as InviteDelegation).claims.invitePublicKey
+    expect(() => verifyCertificate(m.cert, { ...opts, revoked: new Set([inviteKey]) })).toThrow(CertificateRevokedError)
+    expect(() => verifyInvite(decodeInviteToken(m.token), { now: T0 + 1001, revoked: new Set([inviteKey]) })).toThrow(InviteForgedError)
   })
 
   it('walks chains of admins up to the maximum length and refuses one more', () => {

@@ -132,6 +132,8 @@ function walk (cert: MemberCertificate, ctx: ChainContext, length: number): numb
   }
   const d = cert.delegation
   const c = d.claims
+  // Revoking an invite's public key withdraws the invite (used or not) and every certificate made from it.
+  if (ctx.revoked?.has(c.invitePublicKey) === true) throw new CertificateRevokedError(ctx.leaf, c.invitePublicKey, true)
   const chainLength = verifyDelegation(d, ctx, length, subject)
   if (cert.issuerPublicKey !== c.invitePublicKey) throw new CertificateForgedError(subject, 'it is not signed by the invite key its delegation names')
   if (!verifyHexSignature(signed, cert.signature, cert.issuerPublicKey)) throw new CertificateForgedError(subject, 'the invite-key signature does not verify (tampered or forged)')
@@ -158,6 +160,7 @@ export function verifyDelegation (d: InviteDelegation, ctx: ChainContext, length
   if (c.swarmPublicKey !== ctx.swarmPublicKey || c.swarmId !== ctx.swarmId) throw new CertificateForgedError(subject, `invite ${c.inviteId} was made for swarm ${c.swarmId}, not ${ctx.swarmId}`)
   if (inviteIdFromPublicKey(c.invitePublicKey) !== c.inviteId) throw new CertificateForgedError(subject, `invite id ${c.inviteId} does not match its invite key`)
   if (c.issuedAt > c.notAfter) throw new CertificateForgedError(subject, `invite ${c.inviteId} expires before it was issued`)
+  if (ctx.revoked?.has(c.invitePublicKey) === true) throw new CertificateRevokedError(ctx.leaf, c.invitePublicKey, true)
   let chainLength = length
   const sc = d.signerCertificate
   if (sc === undefined) {

@@ -60,7 +60,7 @@ export class CertificateForgedError extends SwarmflowError {
 export class CertificateRevokedError extends SwarmflowError {
   constructor (subject: string, revokedKey: string, viaIssuer: boolean) {
     super(viaIssuer
-      ? `certificate of ${subject} was issued through admin ${revokedKey.slice(0, 16)}…, which is revoked; the member must re-join with an invite from a current admin`
+      ? `certificate of ${subject} was issued through admin or invite key ${revokedKey.slice(0, 16)}…, which is revoked; the member must re-join with an invite from a current admin`
       : `member ${subject} is revoked; an admin must invite it again (with a new identity) to readmit it`)
   }
 }

@@ -43,6 +43,13 @@ describe('wire-safe parsers never throw', () => {
     }), { numRuns: 300 })
   })
 
+  it('on hostile nesting (64 KiB of nested arrays) and oversized input', () => {
+    const nested = new Uint8Array(60_000).fill(0x91)
+    for (const p of parsers) expect(p(nested).ok).toBe(false)
+    expect(parseCertificate(new Uint8Array(100_000)).ok).toBe(false)
+    expect(parseInviteToken('sf1.' + Buffer.from(nested).toString('base64url')).ok).toBe(false)
+  })
+
   it('on mutated valid certificates: parse never throws, verify throws only typed errors or yields the same member', () => {
     fc.assert(fc.property(mutated(certBytes), bytes => {
       const r = parseCertificate(bytes)

@@ -5,7 +5,7 @@ import { generateKeyPairFromSeed, publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromPublicKey as libp2pPeerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id'
 import type { Identity, IdentityDeps } from './interfaces.ts'
 import { IdentityFileError, InvalidPeerIdError } from './errors.ts'
-import { createFileExclusive, readKeyFile, signerFromSeed, verifySignature } from '../../mesh/admission/index.ts'
+import { InvalidKeyError, createFileExclusive, readKeyFile, signerFromSeed, verifySignature } from '../../mesh/admission/index.ts'
 
 export const IDENTITY_FILE = 'identity.key'
 
@@ -14,7 +14,7 @@ export const IDENTITY_FILE = 'identity.key'
  * `privateKeyFromRaw(<32 bytes>)` would silently make a secp256k1 key with another peer id.
  */
 export async function identityFromSeed (seed: Uint8Array): Promise<Identity> {
-  if (!(seed instanceof Uint8Array) || seed.length !== 32) throw new IdentityFileError('(in memory)', `seed must be 32 bytes, got ${seed instanceof Uint8Array ? seed.length : typeof seed}`)
+  if (!(seed instanceof Uint8Array) || seed.length !== 32) throw new InvalidKeyError('the identity seed', `is ${seed instanceof Uint8Array ? seed.length : typeof seed} bytes`)
   const own = new Uint8Array(seed)
   // tweetnacl only for the 64-byte secret key callers may need; signing goes through node:crypto
   // (same signatures, ~15× faster, see mesh/admission/keys.ts).
