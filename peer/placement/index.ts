@@ -9,3 +9,4 @@ export type {
 } from './interfaces.ts'
 export { computePlacement, resolveConflict, isStale, DEFAULT_STICKINESS } from './placement.ts'
 export { hrwScore } from './hash.ts'
+export { formatPlan } from './format.ts'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { computePlacement, resolveConflict, isStale, hrwScore, DEFAULT_STICKINESS, type PlacementFlow, type PlacementInput, type PlacementMember, type Holder, type NodePlacement } from './index.ts'
+import { computePlacement, resolveConflict, isStale, hrwScore, formatPlan, DEFAULT_STICKINESS, type PlacementFlow, type PlacementInput, type PlacementMember, type Holder, type NodePlacement } from './index.ts'
 import { parseDescriptor } from '../dataflow/index.ts'
 
 const peer = (i: number): string => `12D3KooWpeer${String(i).padStart(4, '0')}`
@@ -130,6 +130,12 @@ nodes:
     expect(d2).toMatchObject({ peerId: other, epoch: 7, sticky: true })
     expect(d2.reason).toMatch(/kept by current holder robot-\d: score .* \+ stickiness Infinity ≥ best other/)
     expect(d2.candidates?.[0]).toMatchObject({ peerId: other, chosen: true, reason: 'eligible (current holder)', bonus: Infinity })
+    const text = formatPlan(r2, { maxCandidates: 2 })
+    expect(text).toContain('visible 3 of 4 roster members (majority)')
+    expect(text).toContain(`demo/detector → ${other} (epoch 7): kept by current holder`)
+    expect(text).toMatch(/\* robot-\d \(12D3KooWpeer000\d\) score .* \+ stickiness Infinity = Infinity/)
+    expect(text).toContain('demo/nowhere → unplaced: no eligible live peer')
+    expect(text).toContain('… 2 more')
   })
 
   it('stopped flows place nothing and keep their epochs', () => {

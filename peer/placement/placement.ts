@@ -153,7 +153,7 @@ function capacityVerdict (ms: Members, m: number, need: Need): string | null {
 }
 
 /** Members eligible for one constraint set, shared by every node with the same constraints. */
-interface Group { eligible: Int32Array, uniform: boolean, rejections?: string }
+interface Group { eligible: Int32Array, hashes: Uint32Array, uniform: boolean, rejections?: string }
 
 function groupKey (need: Need): string {
   return JSON.stringify([need.machine ?? null, need.caps, need.labels, need.cpu, need.mem])
@@ -168,7 +168,15 @@ function buildGroup (ms: Members, need: Need): Group {
       if (ms.weight[m] !== 1) uniform = false
     }
   }
-  return { eligible: Int32Array.from(idx), uniform }
+  const eligible = Int32Array.from(idx)
+  // The members' hashes gathered in group order: the hot loop then reads memory sequentially.
+  const hashes = new Uint32Array(eligible.length * 2)
+  for (let i = 0; i < eligible.length; i++) {
+    const m = eligible[i] as number
+    hashes[2 * i] = ms.hashes[2 * m] as number
+    hashes[2 * i + 1] = ms.hashes[2 * m + 1] as number
+  }
+  return { eligible, hashes, uniform }
 }
 
 interface Job {
@@ -196,44 +204,40 @@ interface Choice { m: number, total: number, score: number, sticky: boolean, bes
 function choose (ms: Members, job: Job, stickiness: number, checkCapacity: boolean): Choice | null {
   const g = job.group as Group
   const el = g.eligible
-  const h = ms.hashes
+  const gh = g.hashes
+  const len = el.length
   const kh = job.kh
   const kl = job.kl
   const needCpu = job.need.cpu
   const needMem = job.need.mem
   const remCpu = ms.remCpu
   const remMem = ms.remMem
-  const holderIdx = job.holderIdx
-  let best = -1
+  let bestI = -1
   let bestV = -Infinity
-  let holderSeen = false
-  if (g.uniform) {
-    // All weights 1: -1/ln(u) grows with u, so compare the uniform's high 32 bits and only
-    // compute the low bits on a tie. ~3 multiplications per pair, no allocation.
-    for (let i = 0; i < el.length; i++) {
-      const m = el[i] as number
-      if (checkCapacity && ((remCpu[m] as number) < needCpu || (remMem[m] as number) < needMem)) continue
-      const mh = h[2 * m] as number
-      const ml = h[2 * m + 1] as number
-      const v = pairHigh(mh, ml, kh, kl)
-      if (m === holderIdx) holderSeen = true
-      if (v > bestV || (v === bestV && pairLow(mh, ml, kh, kl, v) > pairLow(h[2 * best] as number, h[2 * best + 1] as number, kh, kl, v))) {
-        best = m; bestV = v
-      }
+  if (g.uniform && !checkCapacity) {
+    // The hot path. All weights 1: -1/ln(u) grows with u, so compare the uniform's high 32 bits
+    // and compute the low bits only on a tie. ~3 multiplications per pair, sequential reads, no
+    // allocation.
+    for (let i = 0, j = 0; i < len; i++, j += 2) {
+      const v = pairHigh(gh[j] as number, gh[j + 1] as number, kh, kl)
+      if (v > bestV) { bestI = i; bestV = v } else if (v === bestV && pairLow(gh[j] as number, gh[j + 1] as number, kh, kl, v) > pairLow(gh[2 * bestI] as number, gh[2 * bestI + 1] as number, kh, kl, v)) bestI = i
     }
   } else {
-    for (let i = 0; i < el.length; i++) {
+    for (let i = 0, j = 0; i < len; i++, j += 2) {
       const m = el[i] as number
       if (checkCapacity && ((remCpu[m] as number) < needCpu || (remMem[m] as number) < needMem)) continue
-      const v = scoreOf(pairUniform(h[2 * m] as number, h[2 * m + 1] as number, kh, kl), ms.weight[m] as number)
-      if (m === holderIdx) holderSeen = true
-      if (v > bestV) { best = m; bestV = v }
+      const v = scoreOf(pairUniform(gh[j] as number, gh[j + 1] as number, kh, kl), ms.weight[m] as number)
+      if (v > bestV) { bestI = i; bestV = v }
     }
   }
-  if (best < 0) return null
+  if (bestI < 0) return null
+  const best = el[bestI] as number
+  const h = ms.hashes
   const exact = (m: number): number => scoreOf(pairUniform(h[2 * m] as number, h[2 * m + 1] as number, kh, kl), ms.weight[m] as number)
   const bestScore = exact(best)
-  if (holderSeen) {
+  const holderIdx = job.holderIdx
+  // The holder competes with its bonus only while it could run the node (live, eligible, room left).
+  if (holderIdx >= 0 && staticVerdict(ms, holderIdx, job.need) === null && (!checkCapacity || capacityVerdict(ms, holderIdx, job.need) === null)) {
     const holderScore = exact(holderIdx)
     const holderTotal = holderScore * (1 + stickiness)
     if (best === holderIdx) return { m: holderIdx, total: holderTotal, score: holderScore, sticky: true, bestOther: holderScore }
