@@ -10,3 +10,4 @@ export type {
 export { computePlacement, resolveConflict, isStale, DEFAULT_STICKINESS } from './placement.ts'
 export { hrwScore } from './hash.ts'
 export { formatPlan } from './format.ts'
+export { placementFlowsFrom, type FlowRecordLike } from './flows.ts'

@@ -126,6 +126,11 @@ export interface PlacementResult {
   rosterSize: number
   /** visible > rosterSize / 2: strict singletons may run. */
   majority: boolean
+  /**
+   * Input entries skipped as malformed or duplicate (members, flows, nodes, previous holders).
+   * Non-zero means the document holds bad data: the caller logs it and adds it to its counter.
+   */
+  ignored: number
 }
 
 /** What `resolveConflict` compares: two claims on one node seen after a partition heals. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { computePlacement, resolveConflict, isStale, hrwScore, formatPlan, DEFAULT_STICKINESS, type PlacementFlow, type PlacementInput, type PlacementMember, type Holder, type NodePlacement } from './index.ts'
+import { computePlacement, resolveConflict, isStale, hrwScore, formatPlan, placementFlowsFrom, DEFAULT_STICKINESS, type PlacementFlow, type PlacementInput, type PlacementMember, type Holder, type NodePlacement } from './index.ts'
 import { parseDescriptor } from '../dataflow/index.ts'
 
 const peer = (i: number): string => `12D3KooWpeer${String(i).padStart(4, '0')}`
@@ -136,6 +136,20 @@ nodes:
     expect(text).toMatch(/\* robot-\d \(12D3KooWpeer000\d\) score .* \+ stickiness Infinity = Infinity/)
     expect(text).toContain('demo/nowhere → unplaced: no eligible live peer')
     expect(text).toContain('… 2 more')
+  })
+
+  it('reads flows from document records, dropping unreadable specs with a reason', () => {
+    const spec = JSON.parse(JSON.stringify(df))
+    const bad: string[] = []
+    const flows = placementFlowsFrom([
+      { name: 'demo', state: 'running', spec },
+      { name: 'broken', state: 'running', spec: { nodes: [{ id: 'x/y' }] } },
+      { name: 'odd', state: 'paused', spec },
+    ], (name, reason) => bad.push(`${name}: ${reason}`))
+    expect(flows.map(f => f.name)).toEqual(['demo'])
+    expect(bad).toEqual(['broken: node id invalid', 'odd: unknown state "paused"'])
+    const r = computePlacement({ flows, members, live, rosterSize: 4 })
+    expect(byKey(r.placements).get('demo/arm')?.peerId).toBe(peer(2))
   })
 
   it('stopped flows place nothing and keep their epochs', () => {
@@ -283,6 +297,9 @@ describe('determinism (fast-check)', () => {
     const r = computePlacement(input)
     expect(r.placements).toHaveLength(1)
     expect(r.placements[0]).toMatchObject({ key: 'f/a', peerId: peer(0), epoch: 1 })
+    // null member, peerId 5; null flow, name 3; node {nope}, node 7; the malformed holder.
+    expect(r.ignored).toBe(7)
+    expect(computePlacement({ flows: [items(2)], members: [member(0)], live: [peer(0)], rosterSize: 1 }).ignored).toBe(0)
   })
 })
 

@@ -16,12 +16,13 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 const isStr = (v: unknown): v is string => typeof v === 'string'
 
 /** Holder lookup over either a Map or a plain record (the document gives records). */
-function holderOf (previous: PlacementInput['previous'], key: string): Holder | undefined {
-  if (previous === undefined) return undefined
+function holderOf (previous: PlacementInput['previous'], key: string, bad: { count: number }): Holder | undefined {
+  if (previous === undefined || previous === null) return undefined
   const h = previous instanceof Map ? previous.get(key) : Object.hasOwn(previous, key) ? (previous as Record<string, Holder>)[key] : undefined
+  if (h === undefined) return undefined
   const c = h as unknown
-  if (!isObj(c) || !isStr(c.peerId) || typeof c.epoch !== 'number' || !Number.isFinite(c.epoch)) return undefined
-  return { peerId: c.peerId, epoch: c.epoch }
+  if (!isObj(c) || !isStr(c.peerId) || typeof c.epoch !== 'number' || !Number.isFinite(c.epoch) || c.epoch < 0) { bad.count++; return undefined }
+  return { peerId: c.peerId, epoch: Math.floor(c.epoch) }
 }
 
 // --- members --------------------------------------------------------------------------------------
@@ -40,6 +41,8 @@ interface Members {
   remCpu: Float64Array
   remMem: Float64Array
   index: Map<string, number>
+  /** Entries dropped: malformed, or a duplicate peer id. */
+  ignored: number
 }
 
 const EMPTY: readonly unknown[] = []
@@ -57,14 +60,16 @@ function memberSortKey (m: PlacementMember): string {
  */
 function prepareMembers (input: PlacementInput, live: ReadonlySet<string>): Members {
   const list: PlacementMember[] = []
-  for (const raw of input.members) {
-    if (isObj(raw) && isStr(raw.peerId) && raw.peerId.length > 0) list.push(raw)
+  let ignored = 0
+  for (const raw of input.members as readonly unknown[]) {
+    if (isObj(raw) && isStr(raw.peerId) && raw.peerId.length > 0) list.push(raw as unknown as PlacementMember)
+    else ignored++
   }
   // The full key is computed only for duplicates of one peer id (never, from a well-formed document).
   list.sort((a, b) => cmp(a.peerId, b.peerId) || cmp(memberSortKey(a), memberSortKey(b)))
   const unique: PlacementMember[] = []
   for (const m of list) {
-    if (unique.length > 0 && (unique[unique.length - 1] as PlacementMember).peerId === m.peerId) continue
+    if (unique.length > 0 && (unique[unique.length - 1] as PlacementMember).peerId === m.peerId) { ignored++; continue }
     unique.push(m)
   }
   const n = unique.length
@@ -84,6 +89,7 @@ function prepareMembers (input: PlacementInput, live: ReadonlySet<string>): Memb
     remCpu: new Float64Array(n),
     remMem: new Float64Array(n),
     index: new Map(),
+    ignored,
   }
   for (let i = 0; i < n; i++) {
     const m = unique[i] as PlacementMember
@@ -308,10 +314,11 @@ export function computePlacement (input: PlacementInput, options: PlacementOptio
 
   // Collect nodes; duplicates of one key (impossible from a well-formed document) resolve by a total order.
   const raw: Array<{ key: string, flow: string, spec: PlacementNodeSpec, running: boolean }> = []
+  const bad = { count: ms.ignored }
   for (const flow of input.flows as readonly unknown[]) {
-    if (!isObj(flow) || !isStr(flow.name) || !Array.isArray(flow.nodes)) continue
+    if (!isObj(flow) || !isStr(flow.name) || !Array.isArray(flow.nodes)) { bad.count++; continue }
     for (const spec of flow.nodes as unknown[]) {
-      if (!isObj(spec) || !isStr(spec.id)) continue
+      if (!isObj(spec) || !isStr(spec.id)) { bad.count++; continue }
       raw.push({ key: `${flow.name}/${spec.id}`, flow: flow.name, spec: spec as unknown as PlacementNodeSpec, running: flow.state === 'running' })
     }
   }
@@ -320,9 +327,9 @@ export function computePlacement (input: PlacementInput, options: PlacementOptio
   const keys: string[] = []
   const jobs: Job[] = []
   for (const r of raw) {
-    if (keys.length > 0 && keys[keys.length - 1] === r.key) continue
+    if (keys.length > 0 && keys[keys.length - 1] === r.key) { bad.count++; continue }
     keys.push(r.key)
-    const holder = holderOf(input.previous, r.key)
+    const holder = holderOf(input.previous, r.key, bad)
     jobs.push({ key: r.key, flow: r.flow, node: r.spec.id, running: r.running, need: needOf(r.spec.deploy), group: undefined, kh: 0, kl: 0, holder, holderIdx: holder ? (ms.index.get(holder.peerId) ?? -1) : -1 })
   }
   const kHashes = hashStrings(keys)
@@ -398,7 +405,7 @@ export function computePlacement (input: PlacementInput, options: PlacementOptio
     const fits = pre !== null && capacityVerdict(ms, pre.m, job.need) === null
     decide(i, fits ? pre : choose(ms, job, stickiness, true))
   }
-  return { placements: results, visible, rosterSize, majority }
+  return { placements: results, visible, rosterSize, majority, ignored: bad.count }
 }
 
 /**
