@@ -42,6 +42,28 @@ function controlChannel (): ControlChannel | undefined {
   return c !== null && typeof c === 'object' && typeof (c as ControlChannel).on === 'function' ? c as ControlChannel : undefined
 }
 
+/**
+ * zenoh-ts 1.10 prints its connection chatter with console.log/warn; in a node process that lands
+ * in the node's own log as if the user wrote it. Those exact messages go to our logger at debug;
+ * everything else passes through untouched. Installed once per process.
+ */
+const ZENOH_CHATTER = /^(Successfully opened session with id: |Connected to$|Restart connection$|WebSocket has been disconnected from remote-api-plugin: |WebSocket error: $)/
+let chatterLogger: Logger | undefined
+function quietZenohConsole (logger: Logger): void {
+  if (chatterLogger !== undefined) return
+  chatterLogger = logger
+  for (const level of ['log', 'warn'] as const) {
+    const orig = console[level].bind(console)
+    console[level] = (...args: unknown[]): void => {
+      if (typeof args[0] === 'string' && ZENOH_CHATTER.test(args[0])) {
+        chatterLogger?.debug({ zenoh: args.map(a => typeof a === 'string' ? a : String(a)).join(' ') }, 'zenoh-ts')
+        return
+      }
+      orig(...args)
+    }
+  }
+}
+
 async function withTimeout<T> (p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
   let t: NodeJS.Timeout | undefined
   try {
@@ -100,6 +122,7 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
     const cfg = readNodeConfig(options.env ?? process.env)
     const logger = (options.logger ?? createLogger({ level: process.env.SWARMFLOW_LOG_LEVEL ?? 'warn' }))
       .child({ component: 'node-sdk', flow: cfg.flow, node: cfg.nodeId })
+    quietZenohConsole(logger)
     let session: Session
     try {
       session = await withTimeout(Session.open(new Config(cfg.zenoh)), options.openTimeoutMs ?? 5000, () => new DataPlaneConnectError(cfg.zenoh))
