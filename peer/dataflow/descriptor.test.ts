@@ -231,6 +231,20 @@ nodes:
     expect(Object.fromEntries(df.nodes.map(n => [n.id, n.pathKind]))).toEqual({ a: 'file', b: 'file', c: 'command', d: 'file', e: 'command', f: 'command', g: 'command', h: 'file' })
   })
 
+  it('timers: millis, secs and fractional hz; zero, negative and junk refused', () => {
+    const df = parseDescriptor('nodes:\n  - id: a\n    path: sh\n    inputs: { m: dora/timer/millis/5, s: dora/timer/secs/2, h: dora/timer/hz/0.5 }\n', opts())
+    expect(Object.fromEntries(Object.entries(df.nodes[0]!.inputs).map(([k, v]) => [k, v.source]))).toEqual({
+      m: { kind: 'timer', intervalMs: 5 }, s: { kind: 'timer', intervalMs: 2000 }, h: { kind: 'timer', intervalMs: 2000 },
+    })
+    const issues = issuesOf(() => parseDescriptor('nodes:\n  - id: a\n    path: sh\n    inputs: { a: dora/timer/hz/0, b: dora/timer/millis/1.5, c: dora/timer/millis/x, d: dora/timer/weeks/1 }\n', opts()))
+    expect(issues.map(i => i.path)).toEqual(['nodes[0].inputs.a', 'nodes[0].inputs.b', 'nodes[0].inputs.c', 'nodes[0].inputs.d'])
+  })
+
+  it('refuses deploy and _unstable_deploy together, and fields the old form never had', () => {
+    const issues = issuesOf(() => parseDescriptor('nodes:\n  - id: a\n    path: sh\n    deploy: { machine: x }\n    _unstable_deploy: { machine: y, caps: [gpu] }\n', opts()))
+    expect(issues.map(i => i.path)).toEqual(['nodes[0]._unstable_deploy', 'nodes[0]._unstable_deploy.caps'])
+  })
+
   it('refuses a non-mapping document and an empty node list', () => {
     expect(issuesOf(() => parseDescriptor('- a\n- b\n', opts()))[0]?.message).toMatch(/mapping with a `nodes` list/)
     expect(issuesOf(() => parseDescriptor('nodes: []\n', opts()))[0]?.message).toMatch(/at least one node/)

@@ -520,8 +520,9 @@ function parseNode (ctx: Ctx, path: string, yn: AnyNode, globalEnv: Record<strin
   const dep = f.get('deploy')
   const legacy = f.get('_unstable_deploy')
   if (dep && legacy) ctx.error(`${path}._unstable_deploy`, legacy.keyNode, 'give either `deploy` or the older `_unstable_deploy`, not both')
+  // Both are parsed so every problem in either is reported; `deploy` wins when both are valid.
+  if (legacy) node.deploy = parseDeploy(ctx, `${path}._unstable_deploy`, legacy.value, true)
   if (dep) node.deploy = parseDeploy(ctx, `${path}.deploy`, dep.value, false)
-  else if (legacy) node.deploy = parseDeploy(ctx, `${path}._unstable_deploy`, legacy.value, true)
 
   const files = f.get('files')
   if (files) {
