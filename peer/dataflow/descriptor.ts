@@ -241,7 +241,7 @@ function checkId (ctx: Ctx, path: string, node: AnyNode, value: string, what: st
 // --- inputs ---------------------------------------------------------------------------------------
 interface PendingRef { path: string, node: AnyNode, from: string, output: string }
 
-function parseSource (ctx: Ctx, path: string, node: AnyNode, refs: PendingRef[], nodeId: string): InputSource | undefined {
+function parseSource (ctx: Ctx, path: string, node: AnyNode, refs: PendingRef[]): InputSource | undefined {
   const text = str(ctx, path, node)
   if (text === undefined) return undefined
   const slash = text.indexOf('/')
@@ -274,16 +274,15 @@ function parseSource (ctx: Ctx, path: string, node: AnyNode, refs: PendingRef[],
     return undefined
   }
   refs.push({ path, node, from: head, output })
-  void nodeId
   return { kind: 'node', node: head, output }
 }
 
-function parseInput (ctx: Ctx, path: string, node: AnyNode, refs: PendingRef[], nodeId: string): NormalizedInput | undefined {
+function parseInput (ctx: Ctx, path: string, node: AnyNode, refs: PendingRef[]): NormalizedInput | undefined {
   if (isMap(node)) {
     const f = fields(ctx, node, path, INPUT_FIELDS)
     const src = f.get('source')
     if (src === undefined) { ctx.error(path, node, 'the long form of an input needs `source: node/output`'); return undefined }
-    const source = parseSource(ctx, `${path}.source`, src.value, refs, nodeId)
+    const source = parseSource(ctx, `${path}.source`, src.value, refs)
     let queueSize = DEFAULT_QUEUE_SIZE
     let queuePolicy = DEFAULT_QUEUE_POLICY
     let inputTimeoutMs: number | undefined
@@ -308,7 +307,7 @@ function parseInput (ctx: Ctx, path: string, node: AnyNode, refs: PendingRef[], 
     if (inputTimeoutMs !== undefined) out.inputTimeoutMs = inputTimeoutMs
     return out
   }
-  const source = parseSource(ctx, path, node, refs, nodeId)
+  const source = parseSource(ctx, path, node, refs)
   if (source === undefined) return undefined
   return { source, queueSize: DEFAULT_QUEUE_SIZE, queuePolicy: DEFAULT_QUEUE_POLICY }
 }
@@ -489,7 +488,7 @@ function parseNode (ctx: Ctx, path: string, yn: AnyNode, globalEnv: Record<strin
         if (key === undefined) { ctx.error(`${path}.inputs`, pair.key as AnyNode, 'input names must be plain strings', ins.value); continue }
         const ip = `${path}.inputs.${key}`
         if (!checkId(ctx, ip, pair.key as AnyNode, key, 'input name')) continue
-        const input = parseInput(ctx, ip, ctx.deref(pair.value as AnyNode), refs, node.id)
+        const input = parseInput(ctx, ip, ctx.deref(pair.value as AnyNode), refs)
         if (input) node.inputs[key] = input
       }
     }
