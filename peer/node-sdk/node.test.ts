@@ -134,6 +134,21 @@ describe('node SDK on the real router', () => {
     expect(node.counters.timerTicks).toBeGreaterThanOrEqual(2)
   })
 
+  it('INPUT_CLOSED when the last instance of the upstream node goes away (liveliness), INPUT again when one comes back', async () => {
+    swarmSeq++
+    await using det = await open(cfg({ nodeId: 'det', inputs: [fromNode('image', 'cam', 'img'), fromNode('other', 'cam2', 'o')] }))
+    const it = det[Symbol.asyncIterator]()
+    const cam = await open(cfg({ nodeId: 'cam', peer: 'p1', outputs: ['img'] }))
+    await cam.send('img', [1])
+    expect(inputOf(await next(it)).value.get(0)).toBe(1)
+    await cam.close()
+    expect(await next(it)).toEqual({ type: 'INPUT_CLOSED', id: 'image' })
+    await using cam2 = await open(cfg({ nodeId: 'cam', peer: 'p2', outputs: ['img'] }))
+    await cam2.send('img', [2])
+    const e = inputOf(await next(it))
+    expect([e.id, e.value.get(0), e.metadata.peer]).toEqual(['image', 2, 'p2'])
+  })
+
   it('close() ends the stream; misuse fails with typed errors', async () => {
     swarmSeq++
     const node = await open(cfg({ nodeId: 'n', outputs: ['o'], inputs: [fromNode('x', 'a', 'b')] }))
@@ -196,6 +211,8 @@ describe('nodes as processes under the supervisor', () => {
     expect(logs).toContain('clean exit')
     expect(sup.get('f/echo')?.lastExit?.code).toBe(0)
     expect(states.states('f/echo').at(-1)).toBe('stopped')
+    // Its session is gone, so its consumers see their input closed.
+    expect(await next(it)).toEqual({ type: 'INPUT_CLOSED', id: 'back' })
   })
 
   it('a python3 program speaking the stdio protocol is a node (SWARMFLOW_STDIO=arrow)', async () => {

@@ -11,12 +11,12 @@
  * Arrow IPC streams with the metadata in the sample attachment (codec.ts). Leaving the loop (after
  * STOP, or by `break`) closes the node.
  */
-import { Config, Encoding, Session, type Publisher, type Sample, type Subscriber } from '@eclipse-zenoh/zenoh-ts'
+import { Config, Encoding, SampleKind, Session, type LivelinessToken, type Publisher, type Sample, type Subscriber } from '@eclipse-zenoh/zenoh-ts'
 import type { Table } from 'apache-arrow'
 import { createLogger, type Logger } from '../../common/log.ts'
 // keys.ts directly (not mesh/zenoh/index.ts): it has no dependencies, and the index would load the
 // whole router into every node process.
-import { ARROW_STREAM_ENCODING, outputKey } from '../../mesh/zenoh/keys.ts'
+import { ARROW_STREAM_ENCODING, nodeAliveKey, nodeKey, outputKey } from '../../mesh/zenoh/keys.ts'
 import { decodeIpc, decodeMetadata, emptyValue, encodeMetadata, encodeTable, tableValue, toTable, validParameters } from './codec.ts'
 import { readNodeConfig } from './config.ts'
 import { DataPlaneConnectError, InvalidIpcError, InvalidParametersError, NodeClosedError, UnknownOutputError } from './errors.ts'
@@ -100,6 +100,9 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
   private readonly inputs = new Map<string, InputRuntime>()
   private readonly publishers = new Map<string, Publisher>()
   private readonly subscribers: Subscriber[] = []
+  private token: LivelinessToken | undefined
+  /** Peers holding a live instance of each upstream node (liveliness tokens). */
+  private readonly upstream = new Map<string, Set<string>>()
   private readonly seqs = new Map<string, number>()
   /** Highest producer epoch seen per source key (fencing of stale producers). */
   private readonly fence = new Map<string, number>()
@@ -160,7 +163,11 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
     for (const out of cfg.outputs) {
       this.publishers.set(out, await this.session.declarePublisher(dataKey(cfg, cfg.nodeId, out), { encoding: this.encoding }))
     }
+    // Our liveliness token: consumers learn that this node instance is up, and that it is gone
+    // when the session ends (exit, crash or kill) — dora's "upstream finished" → INPUT_CLOSED.
+    this.token = await this.session.liveliness().declareToken(nodeAliveKey(cfg.swarm, cfg.flow, cfg.nodeId, cfg.peer))
     const now = Date.now()
+    const upstreamNodes = new Set<string>()
     for (const input of cfg.inputs) {
       const rt: InputRuntime = { cfg: input, lastSeen: now, closed: false, ticks: 0 }
       this.inputs.set(input.id, rt)
@@ -168,10 +175,16 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
         const key = dataKey(cfg, input.source.node, input.source.output)
         rt.key = key
         this.subscribers.push(await this.session.declareSubscriber(key, { handler: (sample: Sample) => { this.onSample(rt, sample) } }))
+        upstreamNodes.add(input.source.node)
       } else {
         this.startTimer(rt, input.source.intervalMs)
       }
       if (input.inputTimeoutMs !== undefined) this.armTimeout(rt)
+    }
+    for (const up of upstreamNodes) {
+      this.upstream.set(up, new Set())
+      const selector = `${nodeKey(cfg.swarm, cfg.flow, up)}/alive/*`
+      this.subscribers.push(await this.session.liveliness().declareSubscriber(selector, { history: true, handler: (s: Sample) => { this.onLiveliness(up, s) } }))
     }
     if (this.control !== undefined) {
       this.control.on('stop', this.onControlStop)
@@ -227,6 +240,27 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
     }
   }
 
+  private onLiveliness (node: string, sample: Sample): void {
+    if (this.isClosed) return
+    const key = sample.keyexpr().toString()
+    const peer = key.slice(key.lastIndexOf('/') + 1)
+    const holders = this.upstream.get(node)
+    if (holders === undefined || peer.length === 0) return
+    if (sample.kind() === SampleKind.PUT) { holders.add(peer); return }
+    if (!holders.delete(peer) || holders.size > 0) return
+    // The last instance of the upstream node went away: its inputs are closed until data comes again.
+    for (const rt of this.inputs.values()) {
+      if (rt.cfg.source.kind === 'node' && rt.cfg.source.node === node && !rt.closed) this.closeInput(rt)
+    }
+  }
+
+  private closeInput (rt: InputRuntime): void {
+    rt.closed = true
+    clearTimeout(rt.timeout)
+    this.events.pushControl(rt.cfg.id, { type: 'INPUT_CLOSED', id: rt.cfg.id })
+    this.signal()
+  }
+
   private deliver (rt: InputRuntime, event: NodeEvent): void {
     rt.lastSeen = Date.now()
     if (rt.closed) {
@@ -244,8 +278,10 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
   }
 
   private startTimer (rt: InputRuntime, intervalMs: number): void {
-    // Scheduled against a fixed origin so ticks do not drift with event-loop delays (dora/timer/hz/N).
+    // Scheduled against a fixed origin so ticks do not drift with event-loop delays
+    // (dora/timer/hz/N); after a stall the missed ticks are skipped, not fired in a burst.
     const origin = performance.now()
+    let slot = 1
     const tick = (): void => {
       if (this.isClosed) return
       rt.ticks++
@@ -256,8 +292,8 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
         const meta: Metadata = { timestamp: this.hlc.now(), seq: rt.ticks, peer: this.config.peer, epoch: this.config.epoch, parameters: {} }
         this.deliver(rt, { type: 'INPUT', id: rt.cfg.id, value: emptyValue(), metadata: meta })
       }
-      const next = origin + (rt.ticks + 1) * intervalMs
-      rt.timer = setTimeout(tick, Math.max(0, next - performance.now()))
+      slot = Math.max(slot + 1, Math.floor((performance.now() - origin) / intervalMs) + 1)
+      rt.timer = setTimeout(tick, Math.max(0, origin + slot * intervalMs - performance.now()))
     }
     rt.timer = setTimeout(tick, intervalMs)
   }
@@ -269,9 +305,7 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
       if (this.isClosed || rt.closed) return
       const idle = Date.now() - rt.lastSeen
       if (idle >= ms) {
-        rt.closed = true
-        this.events.pushControl(rt.cfg.id, { type: 'INPUT_CLOSED', id: rt.cfg.id })
-        this.signal()
+        this.closeInput(rt)
         return
       }
       // One timer per input, re-armed only when it fires: a busy input costs nothing per message.
@@ -361,6 +395,7 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
       this.events.clear()
       for (const s of this.subscribers.splice(0)) await s.undeclare().catch(() => {})
       for (const p of this.publishers.values()) await p.undeclare().catch(() => {})
+      await this.token?.undeclare().catch(() => {})
       await this.session.close().catch((err: unknown) => { this.log.debug({ err }, 'session close failed') })
       this.markClosed()
     })()
