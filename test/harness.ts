@@ -7,6 +7,7 @@ import { mkdtempSync, existsSync, readFileSync, rmSync, createWriteStream } from
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
+import { controlCall } from '../peer/control/index.ts'
 
 const execFileP = promisify(execFile)
 export const ROOT = resolve(import.meta.dirname, '..')
@@ -122,6 +123,11 @@ export class TestPeer {
 
   async cli (args: string[]): Promise<CliResult> { return await peerCli([...args, '--data-dir', this.dataDir], { wrap: this.wrap }) }
   async json<T = unknown> (args: string[]): Promise<T> { return await peerJson<T>([...args, '--data-dir', this.dataDir], { wrap: this.wrap }) }
+
+  /** Calls the peer's control API directly over HTTP (no CLI process): for timing-sensitive polls. */
+  async api<T = unknown> (path: string, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<T> {
+    return await controlCall<T>(this.dataDir, method, path, body, { timeoutMs: 5000 })
+  }
 
   status (): Promise<{ id: string, name: string, swarm: { id: string, name: string }, listen: string[], zenoh?: string }> { return this.json(['status']) }
   members (): Promise<Array<{ name: string, id: string, state: string, caps: string[], labels: Record<string, string>, lastSeen: number | null, addresses: string[] }>> { return this.json(['members']) }

@@ -1,0 +1,1 @@
+export { createFlowManager, LOGS_PROTOCOL, FlowNotFoundError, type FlowManager } from './manager.ts'

@@ -1,0 +1,358 @@
+import { readFile, writeFile, rename, mkdir } from 'node:fs/promises'
+import { availableParallelism, totalmem } from 'node:os'
+import { join } from 'node:path'
+import type { Logger } from '../../common/log.ts'
+import { SwarmflowError, UsageError } from '../../common/errors.ts'
+import {
+  createMeshHost, createLiveness, createMembership, HEARTBEAT_PROTOCOL, NotAdmittedError,
+  type MeshHost, type Liveness, type Membership, type Hello, type FramedChannel, type PeerIdString, type MemberState,
+} from '../../mesh/index.ts'
+import { createSwarmDocument, DOC_PROTOCOL, type SwarmDocument, type MemberRecord } from '../../crdt-state/index.ts'
+import { createControlServer, type ControlServer, type ControlHandler } from '../control/index.ts'
+import type { PeerConfig } from '../config/index.ts'
+import type { Trust } from './trust.ts'
+
+export const SOFTWARE_VERSION = '0.1.0'
+
+export interface PeerRuntimeOptions {
+  config: PeerConfig
+  trust: Trust
+  logger: Logger
+  /** Extra control routes (dataflows, zenoh, …) added by later layers. */
+  routes?: Record<string, ControlHandler>
+}
+
+export interface MemberView {
+  name: string
+  id: PeerIdString
+  state: MemberState
+  caps: string[]
+  labels: Record<string, string>
+  lastSeen: number | null
+  addresses: string[]
+  self: boolean
+  publicKey: string
+}
+
+export interface PeerRuntime {
+  readonly peerId: PeerIdString
+  readonly host: MeshHost
+  readonly doc: SwarmDocument
+  readonly liveness: Liveness
+  readonly membership: Membership
+  readonly control: ControlServer
+  readonly startedAt: number
+  start(): Promise<void>
+  stop(): Promise<void>
+  members(): MemberView[]
+  /** Peers that are alive right now (after suspicion), including ourselves. */
+  livePeers(): PeerIdString[]
+  status(): Record<string, unknown>
+  addRoutes(routes: Record<string, ControlHandler>): void
+  /** Adds fields to `peer status` (e.g. the zenoh endpoint). */
+  extendStatus(fn: () => Record<string, unknown>): void
+  onAdmitted(cb: (peer: PeerIdString) => void): () => void
+  /** Opens a protocol channel to an admitted peer. */
+  open(peer: PeerIdString, protocol: string): Promise<FramedChannel>
+  /** Registers a protocol that only admitted members may use. */
+  handleMembers(protocol: string, handler: (ch: FramedChannel) => void, opts?: { maxFrameBytes?: number }): Promise<void>
+}
+
+/** Peers this one wants to stay in touch with, kept across restarts so a swarm re-forms by itself. */
+const PEERS_FILE = 'peers.json'
+
+/**
+ * The peer process: mesh host + admission + liveness + swarm document + control API.
+ * Revocations and failed admissions feed the connection gater; members' addresses are remembered.
+ */
+export async function createPeerRuntime (opts: PeerRuntimeOptions): Promise<PeerRuntime> {
+  const { config, trust } = opts
+  const log = opts.logger
+  const selfId = trust.peerId
+  const startedAt = Date.now()
+  const routes: Record<string, ControlHandler> = { ...opts.routes }
+  /** Temporarily refused peers (failed admission): peer → until (ms). */
+  const refusedUntil = new Map<PeerIdString, number>()
+  const admittedCbs = new Set<(peer: PeerIdString) => void>()
+  const statusExtras: Array<() => Record<string, unknown>> = []
+
+  const revokedPeer = (peer: PeerIdString): boolean => {
+    try { return trust.isRevokedPeer(peer) } catch { return false }
+  }
+  const isDenied = (peer: PeerIdString): boolean => {
+    const until = refusedUntil.get(peer)
+    if (until !== undefined) {
+      if (until > Date.now()) return true
+      refusedUntil.delete(peer)
+    }
+    return revokedPeer(peer)
+  }
+
+  const host = await createMeshHost({
+    listen: config.listen,
+    bootstrap: config.bootstrap,
+    mdns: config.mdns,
+    mdnsServiceTag: `sf-${trust.swarm.id}`.slice(0, 60),
+  }, { logger: log.child({ component: 'mesh' }), privateKey: trust.libp2pKey, isDenied })
+
+  const doc = createSwarmDocument({ swarmId: trust.swarm.id, swarmName: trust.swarm.name, dataDir: config.dataDir }, {
+    logger: log.child({ component: 'crdt-state' }),
+    peerId: selfId,
+    authz: trust.documentAuthz(() => doc),
+  })
+  trust.attachDocument(() => doc)
+
+  const liveness = createLiveness({ intervalMs: config.heartbeatMs, suspectAfterMs: config.suspectMs, deadAfterMs: config.deadMs }, {
+    logger: log.child({ component: 'liveness' }), selfId,
+  })
+
+  const localHello = (): Hello => ({
+    cert: trust.certificate,
+    name: config.name,
+    caps: config.caps,
+    labels: config.labels,
+    addrs: host.multiaddrs(),
+    version: SOFTWARE_VERSION,
+  })
+
+  const membership = createMembership({ timeoutMs: 5000 }, {
+    logger: log.child({ component: 'admission' }),
+    host,
+    policy: {
+      localHello,
+      async verify (peer, hello) {
+        const v = trust.verifyMember(peer, hello.cert)
+        // Invites are usable once: the document remembers who redeemed each one.
+        if (v.inviteId !== undefined) {
+          const prior = doc.getRedemptions().find(r => r.inviteId === v.inviteId)
+          trust.checkRedemption(hello.cert, prior)
+          if (!prior) doc.recordRedemption(v.inviteId, v.publicKeyHex)
+        }
+        if (!doc.getMember(peer)) {
+          doc.upsertMember({
+            peerId: peer, publicKey: v.publicKeyHex, certificate: hello.cert, name: v.name ?? hello.name,
+            caps: hello.caps, labels: hello.labels, resources: {}, addresses: hello.addrs,
+            softwareVersion: hello.version, joinedAt: Date.now(), updatedAt: Date.now(),
+          })
+        }
+      },
+    },
+  })
+
+  const control = createControlServer({ dataDir: config.dataDir, listen: config.control }, { logger: log.child({ component: 'control' }), routes })
+
+  // Channels of member-only protocols wait briefly for the handshake that runs concurrently.
+  const whenMember = async (ch: FramedChannel): Promise<boolean> => {
+    if (membership.isAdmitted(ch.remotePeer)) return true
+    try {
+      await membership.whenAdmitted(ch.remotePeer, { signal: AbortSignal.timeout(6000) })
+      return true
+    } catch {
+      log.warn({ peer: ch.remotePeer, protocol: ch.protocol }, 'dropped channel from a peer that is not an admitted member')
+      ch.abort(new NotAdmittedError(`peer ${ch.remotePeer} is not an admitted member`))
+      return false
+    }
+  }
+
+  const handleMembers = async (protocol: string, handler: (ch: FramedChannel) => void, hopts?: { maxFrameBytes?: number }): Promise<void> => {
+    await host.handle(protocol, (ch) => { void whenMember(ch).then(ok => { if (ok) handler(ch) }) }, hopts)
+  }
+
+  const open = async (peer: PeerIdString, protocol: string): Promise<FramedChannel> => {
+    if (!membership.isAdmitted(peer)) throw new NotAdmittedError(`peer ${peer} is not an admitted member; cannot open ${protocol}`)
+    return await host.open(peer, protocol)
+  }
+
+  // After admission, the peer with the lower id opens the long-lived channels.
+  membership.onAdmitted((peer) => {
+    refusedUntil.delete(peer)
+    if (selfId < peer) {
+      open(peer, DOC_PROTOCOL).then(ch => doc.attachPeer(ch), err => log.warn({ peer, err: (err as Error).message }, 'could not open document channel'))
+      open(peer, HEARTBEAT_PROTOCOL).then(ch => liveness.attach(ch), err => log.warn({ peer, err: (err as Error).message }, 'could not open heartbeat channel'))
+    }
+    for (const cb of admittedCbs) { try { cb(peer) } catch (err) { log.error({ err }, 'admitted listener threw') } }
+  })
+  membership.onRefused((peer, err, byRemote) => {
+    if (!byRemote) {
+      // Refused by us: keep it out for a while (a revoked peer stays out for good via the gater).
+      refusedUntil.set(peer, Date.now() + 30_000)
+      void host.hangUp(peer)
+    }
+  })
+  host.onDisconnect((peer) => {
+    if (host.connectedPeers().includes(peer)) return
+    membership.forget(peer)
+    liveness.connectionLost(peer)
+    doc.detachPeer(peer)
+  })
+
+  const applyRoster = (): void => {
+    const members = doc.listMembers()
+    liveness.setRoster(members.filter(m => !doc.isRevoked(m.publicKey)).map(m => m.peerId))
+    // The document is a discovery source too: every member's advertised addresses are kept dialled.
+    host.want(members.filter(m => m.peerId !== selfId && !doc.isRevoked(m.publicKey))
+      .flatMap(m => m.addresses.filter(a => !a.includes('/ip4/0.0.0.0/') && !a.includes('/ip6/::/')).map(a => a.includes('/p2p/') ? a : `${a}/p2p/${m.peerId}`)))
+    for (const m of members) {
+      if (m.peerId !== selfId && doc.isRevoked(m.publicKey) && (host.connectedPeers().includes(m.peerId) || membership.isAdmitted(m.peerId))) {
+        log.warn({ peer: m.peerId, name: m.name }, 'member revoked: disconnecting')
+        membership.forget(m.peerId)
+        doc.detachPeer(m.peerId)
+        liveness.connectionLost(m.peerId)
+        void host.hangUp(m.peerId)
+      }
+    }
+  }
+
+  // Declared so placement can honour nodes' resource needs (a member declaring none gets none of those nodes).
+  const resources = { cpu: availableParallelism(), memory_mb: Math.floor(totalmem() / (1024 * 1024)) }
+  const writeSelfRecord = (): void => {
+    const existing = doc.getMember(selfId)
+    const addrs = host.multiaddrs()
+    const same = existing !== undefined && existing.name === config.name && existing.certificate === trust.certificate &&
+      JSON.stringify(existing.caps) === JSON.stringify(config.caps) && JSON.stringify(existing.labels) === JSON.stringify(config.labels) &&
+      JSON.stringify(existing.addresses) === JSON.stringify(addrs) && existing.softwareVersion === SOFTWARE_VERSION &&
+      JSON.stringify(existing.resources) === JSON.stringify(resources)
+    if (same) return
+    const rec: MemberRecord = {
+      peerId: selfId, publicKey: trust.publicKeyHex, certificate: trust.certificate, name: config.name,
+      caps: config.caps, labels: config.labels, resources, addresses: addrs,
+      softwareVersion: SOFTWARE_VERSION, joinedAt: existing?.joinedAt ?? Date.now(), updatedAt: Date.now(),
+    }
+    doc.upsertMember(rec)
+  }
+
+  // Remembered peers.
+  const peersFile = join(config.dataDir, PEERS_FILE)
+  const loadRemembered = async (): Promise<string[]> => {
+    try {
+      const v = JSON.parse(await readFile(peersFile, 'utf8')) as unknown
+      return Array.isArray(v) ? v.filter((a): a is string => typeof a === 'string') : []
+    } catch { return [] }
+  }
+  const saveRemembered = async (): Promise<void> => {
+    const addrs = new Set<string>()
+    for (const m of doc.listMembers()) {
+      if (m.peerId === selfId || doc.isRevoked(m.publicKey)) continue
+      for (const a of host.peerAddrs(m.peerId)) addrs.add(a.includes('/p2p/') ? a : `${a}/p2p/${m.peerId}`)
+      for (const a of m.addresses) if (!a.includes('/ip4/0.0.0.0/')) addrs.add(a.includes('/p2p/') ? a : `${a}/p2p/${m.peerId}`)
+    }
+    const tmp = `${peersFile}.tmp`
+    await writeFile(tmp, JSON.stringify([...addrs].slice(0, 256), null, 1))
+    await rename(tmp, peersFile)
+  }
+  let rememberTimer: NodeJS.Timeout | undefined
+  let started = false
+  let stopped = false
+
+  const members = (): MemberView[] => {
+    const live = new Map(liveness.list().map(l => [l.peerId, l]))
+    return doc.listMembers().filter(m => !doc.isRevoked(m.publicKey)).map(m => {
+      const self = m.peerId === selfId
+      const l = live.get(m.peerId)
+      return {
+        name: m.name, id: m.peerId, state: self ? 'alive' : (l?.state ?? 'dead'), caps: m.caps, labels: m.labels,
+        lastSeen: self ? Date.now() : (l?.lastSeen ?? null), addresses: self ? host.multiaddrs() : (host.peerAddrs(m.peerId).length ? host.peerAddrs(m.peerId) : m.addresses),
+        self, publicKey: m.publicKey,
+      }
+    }).sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id))
+  }
+
+  const status = (): Record<string, unknown> => {
+    const ms = members()
+    return {
+      id: selfId,
+      name: config.name,
+      swarm: { id: trust.swarm.id, name: trust.swarm.name },
+      listen: host.multiaddrs(),
+      dataDir: config.dataDir,
+      uptimeMs: Date.now() - startedAt,
+      startedAt,
+      pid: process.pid,
+      version: SOFTWARE_VERSION,
+      admin: trust.isAdmin,
+      membersAlive: ms.filter(m => m.state === 'alive').length,
+      membersTotal: ms.length,
+      ...Object.assign({}, ...statusExtras.map(f => f())),
+    }
+  }
+
+  routes['GET /status'] = async () => runtime.status()
+  routes['GET /members'] = async () => members()
+  routes['GET /metrics'] = async () => ({ doc: doc.counters(), liveness: liveness.counters, admission: membership.counters })
+  routes['POST /revoke'] = async ({ body }) => {
+    const target = typeof (body as { peer?: unknown })?.peer === 'string' ? (body as { peer: string }).peer : ''
+    const reason = typeof (body as { reason?: unknown })?.reason === 'string' ? (body as { reason: string }).reason : 'revoked by admin'
+    const all = doc.listMembers()
+    const matches = all.filter(m => m.peerId === target || m.name === target)
+    if (matches.length === 0) throw new UsageError(`no member named or with id '${target}'; see 'peer members'`)
+    if (matches.length > 1) throw new UsageError(`'${target}' names ${matches.length} members; use the peer id instead`)
+    const m = matches[0] as MemberRecord
+    if (m.peerId === selfId) throw new UsageError('a peer cannot revoke itself; revoke it from another admin member')
+    const revocation = trust.makeRevocation(m.publicKey, reason)
+    doc.addRevocation({ publicKey: m.publicKey, revocation, reason, revokedAt: Date.now(), revokedBy: selfId })
+    applyRoster()
+    return { id: m.peerId, name: m.name }
+  }
+
+  const runtime: PeerRuntime = {
+    peerId: selfId,
+    host,
+    doc,
+    liveness,
+    membership,
+    control,
+    startedAt,
+    async start () {
+      if (started) return
+      started = true
+      try {
+        await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
+        await doc.start()
+        await doc.whenReady({ signal: AbortSignal.timeout(30_000) })
+        doc.onChange((evt) => {
+          if (evt.sections.has('members') || evt.sections.has('revocations')) applyRoster()
+        })
+        await handleMembers(DOC_PROTOCOL, ch => doc.attachPeer(ch))
+        await handleMembers(HEARTBEAT_PROTOCOL, ch => liveness.attach(ch), { maxFrameBytes: 256 * 1024 })
+        await membership.start()
+        await host.start()
+        writeSelfRecord()
+        applyRoster()
+        liveness.start()
+        host.want(await loadRemembered())
+        await control.start()
+        rememberTimer = setInterval(() => { saveRemembered().catch(err => log.debug({ err }, 'could not save remembered peers')) }, 10_000)
+        rememberTimer.unref()
+        log.info({ peerId: selfId, name: config.name, swarm: trust.swarm.name, addrs: host.multiaddrs() }, 'peer started')
+      } catch (err) {
+        await runtime.stop().catch(() => {})
+        throw err
+      }
+    },
+    async stop () {
+      if (stopped) return
+      stopped = true
+      if (rememberTimer) clearInterval(rememberTimer)
+      if (started) await saveRemembered().catch(() => {})
+      await control.stop().catch(err => log.warn({ err }, 'control stop failed'))
+      liveness.stop()
+      membership.stop()
+      await host.stop().catch(err => log.warn({ err }, 'mesh stop failed'))
+      await doc.stop().catch(err => log.warn({ err }, 'document stop failed'))
+      log.info('peer stopped')
+    },
+    members,
+    livePeers () {
+      return [selfId, ...liveness.list().filter(l => l.state === 'alive').map(l => l.peerId)]
+    },
+    status,
+    addRoutes (r) { Object.assign(routes, r) },
+    extendStatus (fn) { statusExtras.push(fn) },
+    onAdmitted (cb) { admittedCbs.add(cb); return () => admittedCbs.delete(cb) },
+    open,
+    handleMembers,
+  }
+  return runtime
+}
+
+export class NotAMemberError extends SwarmflowError {}
