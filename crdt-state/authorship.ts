@@ -10,19 +10,14 @@
  */
 import * as A from '@automerge/automerge'
 import type { Logger } from '../common/log.ts'
-import { GENESIS_ACTOR } from './genesis.ts'
+import { GENESIS_ACTOR, sectionObjectIds } from './genesis.ts'
 import { checkRevocation, decodeRecord, storedString } from './schema.ts'
 import type { RevocationRecord, SwarmDocumentAuthz, SwarmDocumentCounters } from './interfaces.ts'
 
 export type RejectReason = keyof SwarmDocumentCounters['rejectedChanges']
 
-/**
- * `data`, when present, replaces the message's sync data: the changes that could not be checked yet
- * (`deferred`, missing dependencies) were stripped from it.
- */
-export type Verdict =
-  | { ok: true, newChanges: number, deferred?: number, data?: Uint8Array | undefined }
-  | { ok: false, reason: RejectReason, actor?: string, detail: string }
+/** `waiting`: changes let through unjudged because neither their dependencies nor their actor's certificate have arrived. */
+export type Verdict = { ok: true, newChanges: number, waiting?: number } | { ok: false, reason: RejectReason, actor?: string, detail: string }
 
 interface ChangeMeta { actor: string, seq: number, hash: string }
 
@@ -48,6 +43,7 @@ export function createChangeVerifier (deps: {
   currentDoc: () => A.Doc<unknown>
 }): ChangeVerifier {
   const { authz, logger, genesisHash } = deps
+  const sectionIds = sectionObjectIds()
   // Certificates are immutable facts: once an actor's certificate verified, remember its member key.
   const actorMember = new Map<string, string>()
 
@@ -61,7 +57,12 @@ export function createChangeVerifier (deps: {
   const readRevocation = (doc: A.Doc<unknown>, pub: string): RevocationRecord | undefined => {
     const section = (doc as Record<string, unknown>).revocations
     if (typeof section !== 'object' || section === null) return undefined
-    const rec = decodeRecord<RevocationRecord>((section as Record<string, unknown>)[pub], checkRevocation)
+    return revocationFromValue((section as Record<string, unknown>)[pub], pub)
+  }
+
+  /** A stored revocation value, if it is well formed, about `pub`, and (when authz can tell) signed by the swarm root. */
+  const revocationFromValue = (value: unknown, pub: string): RevocationRecord | undefined => {
+    const rec = decodeRecord<RevocationRecord>(value, checkRevocation)
     if (rec === undefined || rec.publicKey !== pub) return undefined
     if (authz.verifyRevocation !== undefined) {
       const v = safe('verifyRevocation', () => authz.verifyRevocation?.(rec.revocation), { ok: false as const, reason: 'threw' })
@@ -93,14 +94,36 @@ export function createChangeVerifier (deps: {
     return undefined
   }
 
-  const judge = (c: ChangeMeta, view: A.Doc<unknown>, current: A.Doc<unknown>): Verdict | null => {
+  /** What a message brings besides its changes: certificates and revocations it writes. */
+  interface Evidence {
+    certs: Map<string, string[]>
+    revocations: Map<string, string[]>
+    wholes: A.Doc<unknown>[]
+  }
+
+
+  const actorFromEvidence = (actor: string, ev: Evidence): string | undefined => {
+    for (const cert of ev.certs.get(actor) ?? []) {
+      const v = safe('verifyActorCert', () => authz.verifyActorCert(cert, actor), { ok: false as const, reason: 'threw' })
+      if (v.ok) { actorMember.set(actor, v.memberPublicKeyHex); return v.memberPublicKeyHex }
+    }
+    for (const whole of ev.wholes) {
+      const pub = resolveActor(whole, actor)
+      if (pub !== undefined) return pub
+    }
+    return undefined
+  }
+
+  const judge = (c: ChangeMeta, current: A.Doc<unknown>, ev: Evidence): Verdict | null => {
     if (c.actor === GENESIS_ACTOR) {
       return c.hash === genesisHash ? null : { ok: false, reason: 'forged-genesis', actor: c.actor, detail: `change ${c.hash} claims the genesis actor` }
     }
-    const pub = resolveActor(view, c.actor)
+    const pub = resolveActor(current, c.actor) ?? actorFromEvidence(c.actor, ev)
     if (pub === undefined) return { ok: false, reason: 'unknown-actor', actor: c.actor, detail: `no valid actor certificate for ${c.actor}` }
     // Prefer the revocation already merged: a message must not be able to raise its own cutoff.
-    const rev = readRevocation(current, pub) ?? readRevocation(view, pub)
+    let rev = readRevocation(current, pub)
+    for (const value of rev === undefined ? (ev.revocations.get(pub) ?? []) : []) rev ??= revocationFromValue(value, pub)
+    for (const whole of rev === undefined ? ev.wholes : []) rev ??= readRevocation(whole, pub)
     if (rev !== undefined || safe('isRevoked', () => authz.isRevoked(pub), true)) {
       const cutoff = rev?.actorSeqCutoff?.[c.actor] ?? 0
       if (c.seq > cutoff) return { ok: false, reason: 'revoked', actor: c.actor, detail: `member ${pub} is revoked; change seq ${c.seq} > cutoff ${cutoff}` }
@@ -122,24 +145,32 @@ export function createChangeVerifier (deps: {
       }
       if (decoded.changes.length === 0) return { ok: true, newChanges: 0 }
       const current = deps.currentDoc()
-      const docChunks: A.Doc<unknown>[] = []
+      const ev: Evidence = { certs: new Map(), revocations: new Map(), wholes: [] }
+      const add = (m: Map<string, string[]>, k: string, v: string): void => { m.set(k, [...(m.get(k) ?? []), v]) }
       try {
-        const fresh: ChangeMeta[] = []
-        const pending: Array<ChangeMeta & { chunk: Uint8Array, deps: string[] }> = []
-        const keptDocChunks: Uint8Array[] = []
+        // Every new change is judged, including those whose dependencies have not arrived yet (Automerge
+        // queues them and applies them later without asking us). So nothing is merged into a trial
+        // copy: certificates and revocations a message introduces are read from its changes' ops,
+        // which is sound because both are signed and verified on their own.
+        const fresh: Array<ChangeMeta & { deps: string[] }> = []
         for (const chunk of decoded.changes) {
           const type = chunk[CHUNK_TYPE_OFFSET]
           try {
             if (type === CHUNK_CHANGE || type === CHUNK_COMPRESSED_CHANGE) {
               const d = A.decodeChange(chunk)
-              if (!A.hasHeads(current, [d.hash])) pending.push({ actor: d.actor, seq: d.seq, hash: d.hash, chunk, deps: d.deps })
+              if (A.hasHeads(current, [d.hash])) continue
+              fresh.push({ actor: d.actor, seq: d.seq, hash: d.hash, deps: d.deps })
+              for (const op of d.ops) {
+                if (op.action !== 'set' || typeof op.key !== 'string' || typeof op.value !== 'string') continue
+                if (op.obj === sectionIds.actors) add(ev.certs, op.key, op.value)
+                else if (op.obj === sectionIds.revocations) add(ev.revocations, op.key, op.value)
+              }
             } else if (type === CHUNK_DOCUMENT) {
               // Automerge sends a whole document when the peer misses much of the history; it is self-contained.
               const whole = A.load<unknown>(chunk)
-              docChunks.push(whole)
-              keptDocChunks.push(chunk)
+              ev.wholes.push(whole)
               for (const m of A.getChangesMetaSince(whole, [])) {
-                if (!A.hasHeads(current, [m.hash])) fresh.push({ actor: m.actor, seq: m.seq, hash: m.hash })
+                if (!A.hasHeads(current, [m.hash])) fresh.push({ actor: m.actor, seq: m.seq, hash: m.hash, deps: [] })
               }
             } else {
               return { ok: false, reason: 'malformed', detail: `unknown chunk type ${String(type)}` }
@@ -149,64 +180,33 @@ export function createChangeVerifier (deps: {
           }
         }
 
-        // Only changes whose dependencies are present can be checked now. Automerge would queue the
-        // others and apply them later, unchecked, when their dependencies arrive — so they are
-        // stripped from the message; the sync protocol asks for them again (as after a Bloom-filter
-        // false positive) and they are checked then.
-        const known = new Set<string>(fresh.map(c => c.hash))
-        const applicable: typeof pending = []
-        let progress = true
-        while (progress) {
+        // Which changes can apply now (every dependency merged already or applicable in this message)?
+        const applicable = new Set<string>()
+        const inDoc = (h: string): boolean => applicable.has(h) || A.hasHeads(current, [h])
+        for (let progress = true; progress;) {
           progress = false
-          for (let i = 0; i < pending.length; i++) {
-            const c = pending[i]
-            if (c === undefined || known.has(c.hash)) continue
-            if (c.deps.every(dep => known.has(dep) || A.hasHeads(current, [dep]))) {
-              known.add(c.hash)
-              applicable.push(c)
-              progress = true
-            }
-          }
-        }
-        const deferred = pending.length - applicable.length
-        fresh.push(...applicable)
-        let data: Uint8Array | undefined
-        if (deferred > 0) {
-          data = A.encodeSyncMessage({ ...decoded, changes: [...keptDocChunks, ...applicable.map(c => c.chunk)] })
-        }
-        if (fresh.length === 0) return { ok: true, newChanges: 0, deferred, data }
-
-        let failure: Verdict | null = null
-        for (const c of fresh) {
-          failure = judge(c, current, current)
-          if (failure !== null) break
-        }
-        if (failure === null) return { ok: true, newChanges: fresh.length, deferred, data }
-
-        // Some actor is not known yet: look again at the document as it would be after this message,
-        // which may carry the actor's certificate (a new member's first change) — merged into a copy only.
-        let trial: A.Doc<unknown>
-        try {
-          trial = A.clone(current)
-        } catch (err) {
-          return { ok: false, reason: 'malformed', detail: `cannot copy the document: ${(err as Error).message}` }
-        }
-        try {
-          if (applicable.length > 0) [trial] = A.applyChanges(trial, applicable.map(c => c.chunk))
-          for (const whole of docChunks) trial = A.merge(trial, whole)
           for (const c of fresh) {
-            const v = judge(c, trial, current)
-            if (v !== null) return v
+            if (!applicable.has(c.hash) && c.deps.every(inDoc)) { applicable.add(c.hash); progress = true }
           }
-          return { ok: true, newChanges: fresh.length, deferred, data }
-        } catch (err) {
-          return { ok: false, reason: 'malformed', detail: `changes do not apply: ${(err as Error).message}` }
-        } finally {
-          // wasm memory is not garbage-collected promptly; the trial copy is as large as the document.
-          A.free(trial)
         }
+        let waiting = 0
+        for (const c of fresh) {
+          if (!applicable.has(c.hash) && resolveActor(current, c.actor) === undefined && actorFromEvidence(c.actor, ev) === undefined) {
+            // Its dependencies are missing (e.g. a Bloom-filter false positive made the sender skip
+            // them) and so is its actor's certificate. Automerge will queue it and ask for the
+            // dependencies, which include the actor's first change — the one carrying the
+            // certificate, checked when it arrives. Refusing here instead would stall this pair forever.
+            waiting++
+            continue
+          }
+          const v = judge(c, current, ev)
+          if (v !== null) return v
+        }
+        if (waiting > 0) logger.debug({ waiting }, 'changes of not yet certified actors wait for their dependencies')
+        return { ok: true, newChanges: fresh.length - waiting, waiting }
       } finally {
-        for (const whole of docChunks) A.free(whole)
+        // wasm memory is not garbage-collected promptly; a whole-document chunk is as large as the document.
+        for (const whole of ev.wholes) A.free(whole)
       }
     },
   }

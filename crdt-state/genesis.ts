@@ -43,3 +43,20 @@ export function swarmDocumentId (swarmId: string): DocumentId {
   const digest = createHash('sha256').update('swarmflow/doc/v1\0').update(swarmId).digest()
   return interpretAsDocumentId(new Uint8Array(digest.subarray(0, 16)) as BinaryDocumentId)
 }
+
+/**
+ * Object ids of the top-level sections. They are created by the genesis change, so they are the same
+ * in every swarm ("<counter>@<genesis actor>"); authorship checks read certificates and revocations
+ * straight from incoming ops with them.
+ */
+export function sectionObjectIds (): Record<'actors' | 'revocations', string> {
+  const doc = A.applyChanges(A.init<Record<string, unknown>>(), [genesisChange('any')])[0]
+  const id = (k: 'actors' | 'revocations'): string => {
+    const v = A.getObjectId(doc[k] as object)
+    if (v === null) throw new TypeError(`genesis lacks the ${k} section`)
+    return v
+  }
+  const out = { actors: id('actors'), revocations: id('revocations') }
+  A.free(doc)
+  return out
+}

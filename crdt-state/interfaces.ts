@@ -194,8 +194,6 @@ export interface SwarmDocumentCounters {
   channelsReplaced: number
   /** Channels refused because their peer is cooling down after sending unauthorized changes. */
   channelsRefused: number
-  /** Changes held back because their dependencies had not arrived (sync fetches them again, then they are checked). */
-  changesDeferred: number
 }
 
 export interface SwarmDocument {

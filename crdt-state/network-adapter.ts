@@ -57,7 +57,6 @@ export function newCounters (): SwarmDocumentCounters {
     rejectedChanges: { 'unknown-actor': 0, revoked: 0, 'not-member': 0, 'forged-genesis': 0, malformed: 0 },
     channelsReplaced: 0,
     channelsRefused: 0,
-    changesDeferred: 0,
   }
 }
 
@@ -264,8 +263,6 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
             this.penalize(peer)
             return
           }
-          if (verdict.deferred !== undefined && verdict.deferred > 0) this.counters.changesDeferred += verdict.deferred
-          if (verdict.data !== undefined) m.data = verdict.data
         }
         if (link !== this.peers.get(peer)?.active) {
           // In flight on a channel that just lost the duplicate-channel ranking; the repo resyncs on the kept one.

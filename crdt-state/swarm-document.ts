@@ -336,7 +336,6 @@ function addCounters (into: SwarmDocumentCounters, from: SwarmDocumentCounters):
   into.bytesOut += from.bytesOut
   into.channelsReplaced += from.channelsReplaced
   into.channelsRefused += from.channelsRefused
-  into.changesDeferred += from.changesDeferred
   for (const k of Object.keys(from.dropped) as Array<keyof SwarmDocumentCounters['dropped']>) into.dropped[k] += from.dropped[k]
   for (const k of Object.keys(from.sendDropped) as Array<keyof SwarmDocumentCounters['sendDropped']>) into.sendDropped[k] += from.sendDropped[k]
   for (const k of Object.keys(from.rejectedChanges) as Array<keyof SwarmDocumentCounters['rejectedChanges']>) into.rejectedChanges[k] += from.rejectedChanges[k]
