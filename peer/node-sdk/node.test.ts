@@ -237,7 +237,42 @@ describe('nodes as processes under the supervisor', () => {
     expect(readLogs(logDir, 'f', 'py')).toContain('python got STOP')
     expect(sup.get('f/py')?.lastExit?.code).toBe(0)
   })
+
+  it('a stdio program that writes bad frames has them dropped and counted; broken framing stops it', async () => {
+    swarmSeq++
+    using dir = tempDir('sf-py-')
+    const logDir = join(dir.path, 'logs')
+    const sup = createSupervisor({ logDir, graceMs: 2000 }, { logger: silentLogger() })
+    await using _sup = { [Symbol.asyncDispose]: async () => { await sup.stop() } }
+    const states = new StateLog(sup)
+    const py = script(dir.path, 'bad.py', MISBEHAVING_PY, true)
+    await sup.startInstance(spec({
+      flow: 'f', nodeId: 'bad', path: py, swarmId: `s${swarmSeq}`, zenohEndpoint: url, env: { SWARMFLOW_STDIO: 'arrow' }, outputs: ['out'],
+    }))
+    const failed = await states.until('f/bad', 'failed', 10_000)
+    expect(failed.info.lastExit?.signal).toBe('SIGTERM')
+    expect(sup.counters).toMatchObject({ stdioBadFrames: 2, stdioSendErrors: 2, failed: 1 })
+    const logs = readLogs(logDir, 'f', 'bad')
+    expect(logs.some(l => l.includes('stdio protocol broken'))).toBe(true)
+    expect(logs.some(l => l.includes('output refused'))).toBe(true)
+  })
 })
+
+/** Misbehaves on purpose: a non-JSON header, an unknown output, a body that is not Arrow, then a broken length. */
+const MISBEHAVING_PY = `#!/usr/bin/env python3
+import json, struct, sys, time
+out = sys.stdout.buffer
+def frame(h, body=b''):
+    out.write(struct.pack('<I', len(h)) + h + struct.pack('<I', len(body)) + body)
+frame(b'not json')
+frame(json.dumps({'type': 'OUTPUT', 'id': 'zzz'}).encode(), b'abc')
+frame(json.dumps({'type': 'OUTPUT', 'id': 'out'}).encode(), b'not arrow')
+out.flush()
+time.sleep(0.3)
+out.write(struct.pack('<I', 0xFFFFFFFF))
+out.flush()
+time.sleep(30)
+`
 
 /** The STDIO.md example: forwards every input unchanged to output `out`, echoing its parameters. */
 const PASSTHROUGH_PY = `#!/usr/bin/env python3

@@ -7,6 +7,6 @@ export { readLogs, readLogEntries, followLogs, followLogLines, formatLogEntry, p
 export { InstanceRunningError, SupervisorStoppedError, InstanceSpecError, LogPathError } from './errors.ts'
 export type { StdioBridgeCounters } from './stdio-bridge.ts'
 export type {
-  Supervisor, SupervisorConfig, SupervisorDeps, InstanceSpec, InstanceInfo, InstanceState, StateChange, ExitInfo,
+  Supervisor, SupervisorConfig, SupervisorCounters, SupervisorDeps, InstanceSpec, InstanceInfo, InstanceState, StateChange, ExitInfo,
   RestartPolicy, LogEntry, LogStream, ReadLogsOptions, FollowLogsOptions,
 } from './interfaces.ts'

@@ -109,6 +109,24 @@ export interface SupervisorConfig {
   pdeathsig?: boolean
 }
 
+export interface SupervisorCounters {
+  /** Processes started (first starts and restarts). */
+  spawns: number
+  /** Processes that could not be started at all (missing program, not executable). */
+  spawnFailures: number
+  exits: number
+  restarts: number
+  /** Instances that ended `failed`. */
+  failed: number
+  /** Graceful stops that needed SIGTERM / SIGKILL. */
+  sigterms: number
+  sigkills: number
+  /** stdio-protocol frames from children that were dropped (bad header, type, output or body). */
+  stdioBadFrames: number
+  /** stdio-protocol outputs the data plane refused. */
+  stdioSendErrors: number
+}
+
 export interface SupervisorDeps {
   logger: Logger
 }
@@ -128,6 +146,7 @@ export interface Supervisor {
   /** Drops a stopped/failed instance from `list()`. Returns false for unknown or active keys. */
   forget(key: string): boolean
   list(): InstanceInfo[]
+  readonly counters: Readonly<SupervisorCounters>
   get(key: string): InstanceInfo | undefined
   /** Called on every state change, synchronously, in order. Returns the unsubscribe function. */
   subscribe(listener: (change: StateChange) => void): () => void

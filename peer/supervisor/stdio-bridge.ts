@@ -27,7 +27,15 @@ export interface StdioBridge {
 /** Outputs in flight before we stop reading the child's stdout (the pipe then blocks the child). */
 const MAX_INFLIGHT_SENDS = 16
 
-export function startStdioBridge (spec: InstanceSpec, child: ChildProcess, deps: { logger: Logger, note: (text: string) => void }): StdioBridge {
+export interface StdioBridgeDeps {
+  logger: Logger
+  /** Writes a supervisor line into the node's log. */
+  note: (text: string) => void
+  /** The supervisor's totals, bumped alongside this bridge's own. */
+  counters: { stdioBadFrames: number, stdioSendErrors: number }
+}
+
+export function startStdioBridge (spec: InstanceSpec, child: ChildProcess, deps: StdioBridgeDeps): StdioBridge {
   const log = deps.logger.child({ component: 'stdio-bridge' })
   const counters: StdioBridgeCounters = { framesToChild: 0, framesFromChild: 0, badFrames: 0, sendErrors: 0 }
   const decoder = new FrameDecoder()
@@ -42,7 +50,10 @@ export function startStdioBridge (spec: InstanceSpec, child: ChildProcess, deps:
 
   const bad = (why: string, extra: Record<string, unknown> = {}): void => {
     counters.badFrames++
-    log.warn({ key: spec.key, ...extra }, `dropped a frame from the node: ${why}`)
+    deps.counters.stdioBadFrames++
+    // The first one explains the problem; a program stuck in a bad loop must not flood the peer's log.
+    if (counters.badFrames === 1) log.warn({ key: spec.key, ...extra }, `dropped a frame from the node: ${why} (further ones at debug, counted)`)
+    else log.debug({ key: spec.key, ...extra }, `dropped a frame from the node: ${why}`)
   }
 
   async function writeFrame (bytes: Uint8Array): Promise<void> {
@@ -72,7 +83,7 @@ export function startStdioBridge (spec: InstanceSpec, child: ChildProcess, deps:
     const params = header.parameters ?? {}
     const id = header.id
     const n = node
-    if (n === undefined) { bad('output before the data plane session opened', { output: id }); return }
+    if (n === undefined) return // unreachable: stdout is paused until the node is open
     inflight++
     if (inflight >= MAX_INFLIGHT_SENDS) stdout?.pause()
     chain = chain.then(async () => {
@@ -80,7 +91,9 @@ export function startStdioBridge (spec: InstanceSpec, child: ChildProcess, deps:
         await n.sendIpc(id, body, params as Parameters)
       } catch (err) {
         counters.sendErrors++
-        log.warn({ key: spec.key, output: id, err }, 'output from stdio node refused')
+        deps.counters.stdioSendErrors++
+        if (counters.sendErrors === 1) deps.note(`[supervisor] output refused: ${(err as Error).message}`)
+        log.debug({ key: spec.key, output: id, err }, 'output from stdio node refused')
       } finally {
         inflight--
         if (inflight < MAX_INFLIGHT_SENDS / 2) stdout?.resume()
@@ -97,6 +110,7 @@ export function startStdioBridge (spec: InstanceSpec, child: ChildProcess, deps:
       deps.note(`[supervisor] stdio protocol broken: ${(err as Error).message}; stopping the node`)
       log.warn({ key: spec.key, err }, 'stdio node broke framing')
       counters.badFrames++
+      deps.counters.stdioBadFrames++
       stdout.removeAllListeners('data')
       child.kill('SIGTERM')
       return
@@ -104,6 +118,8 @@ export function startStdioBridge (spec: InstanceSpec, child: ChildProcess, deps:
     for (let i = 0; i < r.bad; i++) bad('header is not a JSON object with a string type')
     for (const f of r.frames) onFrame(f.header, f.body)
   })
+  // Nothing is read from the program until its outputs can be published: the pipe holds them.
+  stdout?.pause()
 
   const env = nodeConfigEnv({
     swarm: spec.swarmId, flow: spec.flow, nodeId: spec.nodeId, zenoh: spec.zenohEndpoint, epoch: spec.epoch,
@@ -112,7 +128,8 @@ export function startStdioBridge (spec: InstanceSpec, child: ChildProcess, deps:
   void Node.init({ env, keepRaw: true, signal: abort.signal, logger: log }).then(async n => {
     if (closed) { await n.close(); return }
     node = n
-    if (stopped) { void bridge.close(); return }
+    stdout?.resume()
+    if (stopped) return
     await pump(n)
   }).catch((err: unknown) => {
     if (closed) return

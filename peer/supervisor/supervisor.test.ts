@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { join } from 'node:path'
 import { silentLogger } from '../../common/log.ts'
 import { createSupervisor, readLogs, readLogEntries, InstanceRunningError, InstanceSpecError, SupervisorStoppedError } from './index.ts'
@@ -39,6 +40,23 @@ describe('supervisor', () => {
     const ok = script(dir.path, 'ok.sh', '#!/bin/sh\nexit 0\n', true)
     await sup.startInstance(spec({ path: ok }))
     await states.until('f1/n1', 'stopped')
+  })
+
+  it('a TypeScript node crashing in a loop ends failed while the peer stays responsive', async () => {
+    using dir = tempDir()
+    await using sup = supervisorIn(join(dir.path, 'logs'))
+    const states = new StateLog(sup)
+    const crash = script(dir.path, 'crash.ts', "const why: string = 'camera missing'\nthrow new Error(why)\n")
+    const lag = monitorEventLoopDelay({ resolution: 10 })
+    lag.enable()
+    await sup.startInstance(spec({ path: crash, restartPolicy: 'on-failure', maxRestarts: 2, restartDelayMs: 50 }))
+    const failed = await states.until('f1/n1', 'failed', 20_000)
+    lag.disable()
+    expect(failed.info).toMatchObject({ restarts: 2, lastExit: { code: 1 } })
+    expect(sup.counters).toMatchObject({ spawns: 3, restarts: 2, failed: 1 })
+    expect(readLogs(join(dir.path, 'logs'), 'f1', 'n1').filter(l => l.includes('Error: camera missing'))).toHaveLength(3)
+    // The supervisor's side of a crash loop is a few syscalls: the peer's event loop never stalls.
+    expect(lag.max / 1e6).toBeLessThan(250)
   })
 
   it('restart_policy always restarts clean exits; never leaves a failure failed; a missing program fails', async () => {

@@ -26,7 +26,7 @@ import { NodeLogWriter } from './logs.ts'
 import { nodeConfigEnv } from '../node-sdk/index.ts'
 import { startStdioBridge, type StdioBridge } from './stdio-bridge.ts'
 import type {
-  ExitInfo, InstanceInfo, InstanceSpec, InstanceState, StateChange, Supervisor, SupervisorConfig, SupervisorDeps,
+  ExitInfo, InstanceInfo, InstanceSpec, InstanceState, StateChange, Supervisor, SupervisorConfig, SupervisorCounters, SupervisorDeps,
 } from './interfaces.ts'
 
 const NODE_RUNTIME_EXTS = new Set(['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'])
@@ -104,6 +104,7 @@ export function createSupervisor (config: SupervisorConfig, deps: SupervisorDeps
   let stopped = false
   let stopping: Promise<void> | undefined
   let spawnCount = 0
+  const counters: SupervisorCounters = { spawns: 0, spawnFailures: 0, exits: 0, restarts: 0, failed: 0, sigterms: 0, sigkills: 0, stdioBadFrames: 0, stdioSendErrors: 0 }
 
   // Runs on process.exit(): synchronous, so only kill(2) is possible — which is all we need.
   const onProcessExit = (): void => {
@@ -132,6 +133,7 @@ export function createSupervisor (config: SupervisorConfig, deps: SupervisorDeps
     const from = inst.state
     if (from === to) return
     inst.state = to
+    if (to === 'failed') counters.failed++
     const change: StateChange = { key: inst.spec.key, from, to, info: info(inst) }
     log.debug({ key: inst.spec.key, from, to }, 'instance state')
     for (const l of listeners) {
@@ -203,12 +205,13 @@ export function createSupervisor (config: SupervisorConfig, deps: SupervisorDeps
     }
     inst.child = child
     inst.pid = child.pid
+    counters.spawns++
     inst.startedAt = Date.now()
     // EPIPE on a pipe of a dying child is expected; the exit handler does the bookkeeping.
     for (const s of [child.stdin, child.stdio[3]]) (s as Writable | null)?.on('error', () => {})
     child.stderr?.on('data', (d: Buffer) => inst.log.write('err', d))
     if (arrow) {
-      inst.bridge = startStdioBridge(spec, child, { logger: log.child({ key: spec.key }), note: (t) => inst.log.note(t) })
+      inst.bridge = startStdioBridge(spec, child, { logger: log.child({ key: spec.key }), note: (t) => inst.log.note(t), counters })
     } else {
       child.stdout?.on('data', (d: Buffer) => inst.log.write('out', d))
     }
@@ -243,6 +246,8 @@ export function createSupervisor (config: SupervisorConfig, deps: SupervisorDeps
     inst.child = undefined
     inst.pid = undefined
     const failure = reason !== undefined || code !== 0
+    if (reason !== undefined) counters.spawnFailures++
+    else counters.exits++
     inst.log.note(`[supervisor] ${reason !== undefined ? `could not start: ${reason}` : `exited ${signal !== null ? `by signal ${signal}` : `with code ${code}`}`} after ${ranMs} ms`)
     inst.markExited()
     if (child !== undefined) {
@@ -286,6 +291,7 @@ export function createSupervisor (config: SupervisorConfig, deps: SupervisorDeps
     inst.timer = setTimeout(() => {
       if (inst.state !== 'restarting' || inst.stopRequested || stopped) return
       inst.restarts++
+      counters.restarts++
       launch(inst)
     }, delay)
   }
@@ -311,8 +317,8 @@ export function createSupervisor (config: SupervisorConfig, deps: SupervisorDeps
       try { (child?.stdio[3] as Writable | null)?.write(STOP_LINE) } catch { /* pipe gone: signals follow */ }
       inst.bridge?.stop()
       const half = Math.max(1, Math.floor(graceMs / 2))
-      const term = setTimeout(() => { inst.log.note('[supervisor] grace half over: SIGTERM'); killGroup(pid, 'SIGTERM') }, half)
-      const kill = setTimeout(() => { inst.log.note('[supervisor] grace over: SIGKILL'); killGroup(pid, 'SIGKILL') }, graceMs)
+      const term = setTimeout(() => { counters.sigterms++; inst.log.note('[supervisor] grace half over: SIGTERM'); killGroup(pid, 'SIGTERM') }, half)
+      const kill = setTimeout(() => { counters.sigkills++; inst.log.note('[supervisor] grace over: SIGKILL'); killGroup(pid, 'SIGKILL') }, graceMs)
       try {
         await inst.exited
       } finally {
@@ -325,6 +331,8 @@ export function createSupervisor (config: SupervisorConfig, deps: SupervisorDeps
   }
 
   const supervisor: Supervisor = {
+    counters,
+
     async startInstance (spec: InstanceSpec): Promise<InstanceInfo> {
       if (stopped) throw new SupervisorStoppedError(String(spec?.key))
       validate(spec)
