@@ -87,7 +87,7 @@ export interface ClaimRecord {
   at: number
 }
 
-export type InstanceState = 'starting' | 'running' | 'stopped' | 'failed'
+export type InstanceState = 'starting' | 'running' | 'restarting' | 'stopped' | 'failed'
 
 /** Written only on state changes by the peer running the instance; keyed "flow/node". */
 export interface InstanceRecord {

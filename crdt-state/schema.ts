@@ -103,12 +103,12 @@ export const checkClaim: Check = x => {
   ])
 }
 
-const INSTANCE_STATES = new Set(['starting', 'running', 'stopped', 'failed'])
+const INSTANCE_STATES = new Set(['starting', 'running', 'restarting', 'stopped', 'failed'])
 export const checkInstance: Check = x => {
   if (!isObj(x)) return 'not an object'
   return firstProblem([
     [isNonEmptyStr(x.peerId), 'peerId must be a non-empty string'],
-    [isStr(x.state) && INSTANCE_STATES.has(x.state), 'state must be starting, running, stopped or failed'],
+    [isStr(x.state) && INSTANCE_STATES.has(x.state), 'state must be starting, running, restarting, stopped or failed'],
     [Number.isSafeInteger(x.restarts) && (x.restarts as number) >= 0, 'restarts must be a non-negative integer'],
     [isNum(x.startedAt), 'startedAt must be a number (unix ms)'],
   ])

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { silentLogger } from '../../common/log.ts'
 import { createSwarmDocument } from '../swarm-document.ts'
+import { InvalidRecordError, SwarmDocumentNotStartedError } from '../errors.ts'
 import type { MemberRecord, SwarmDocument } from '../interfaces.ts'
 import { memoryChannelPair, newTestMember, TestRoster, until, waitForChange, type TestMember } from '../testing.ts'
 
@@ -100,5 +101,51 @@ describe('swarm document over in-memory channels', () => {
     d.doc.attachPeer(da)
     await waitForChange(d.doc, 'd loads the history', () => d.doc.getMember('peer-b') !== undefined && d.doc.isRevoked(b.key.publicKeyHex))
     expect(d.doc.counters().dropped.unauthorized).toBe(0)
+  })
+})
+
+describe('typed accessors', () => {
+  it('write, read, list and remove every section; refuse invalid records with the field named', async () => {
+    const roster = new TestRoster()
+    const { doc, key } = await peer(roster, 'peer-x')
+    const unstarted = createSwarmDocument({ swarmId: 's', swarmName: 'n', dataDir: '/nonexistent' }, { logger: silentLogger(), peerId: 'p', authz: roster.authzFor(key) })
+    expect(() => unstarted.listMembers()).toThrow(SwarmDocumentNotStartedError)
+
+    doc.upsertMember(member('peer-x', key))
+    expect(doc.listMembers()).toHaveLength(1)
+    expect(() => doc.upsertMember({ ...member('peer-y', key), caps: 'gpu' as unknown as string[] })).toThrow(InvalidRecordError)
+    expect(() => doc.upsertMember({ ...member('peer-y', key), caps: 'gpu' as unknown as string[] })).toThrow(/caps/)
+
+    const flow = { name: 'f', spec: { nodes: [] }, state: 'running' as const, version: 3, deployedBy: 'peer-x', deployedAt: 1, files: { 'a.py': 'cd'.repeat(32) } }
+    doc.putDataflow('f', flow)
+    expect(doc.getDataflow('f')).toEqual(flow)
+    expect(() => doc.putDataflow('g', flow)).toThrow(/differs from the key/)
+    expect(doc.listDataflows().map(f => f.name)).toEqual(['f'])
+    doc.removeDataflow('f')
+    expect(doc.getDataflow('f')).toBeUndefined()
+
+    doc.putClaim('f/n', { peerId: 'peer-x', epoch: 1, at: 1 })
+    doc.putInstance('f/n', { peerId: 'peer-x', state: 'restarting', restarts: 2, startedAt: 1 })
+    expect(doc.listClaims()).toEqual({ 'f/n': { peerId: 'peer-x', epoch: 1, at: 1 } })
+    expect(doc.getInstance('f/n')?.restarts).toBe(2)
+    doc.removeClaim('f/n')
+    doc.removeInstance('f/n')
+    expect(doc.listClaims()).toEqual({})
+    expect(doc.listInstances()).toEqual({})
+
+    doc.recordRedemption('inv-1', key.publicKeyHex)
+    expect(doc.getRedemptions()).toMatchObject([{ inviteId: 'inv-1', memberPublicKey: key.publicKeyHex }])
+    const file = { sha256: 'ef'.repeat(32), size: 10, addedBy: 'peer-x', addedAt: 1 }
+    doc.putFile(file)
+    expect(doc.getFile(file.sha256)).toEqual(file)
+    expect(doc.listFiles()).toEqual([file])
+
+    const seen: string[] = []
+    const off = doc.onChange(e => seen.push(...e.sections))
+    doc.putClaim('f/m', { peerId: 'peer-x', epoch: 2, at: 2 })
+    off()
+    doc.putClaim('f/m', { peerId: 'peer-x', epoch: 3, at: 3 })
+    expect(seen).toEqual(['claims'])
+    expect(doc.actorId).toMatch(/^[0-9a-f]+$/)
   })
 })
