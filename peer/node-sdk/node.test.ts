@@ -112,7 +112,7 @@ describe('node SDK on the real router', () => {
     await using node = await open(cfg({
       nodeId: 'n',
       inputs: [
-        { id: 'tick', source: { kind: 'timer', intervalMs: 30 }, queueSize: 1, queuePolicy: 'drop_oldest' },
+        { id: 'tick', source: { kind: 'timer', intervalMs: 30 }, queueSize: 10, queuePolicy: 'drop_oldest' },
         fromNode('sensor', 'src', 'o', { inputTimeoutMs: 120 }),
       ],
     }))
