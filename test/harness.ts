@@ -173,3 +173,31 @@ export function readMembershipFile (dataDir: string): unknown {
   const f = join(dataDir, 'membership.json')
   return existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) : undefined
 }
+
+/**
+ * Forms a swarm the way a user does: `peer init` on the first device, `peer invite` for each other
+ * one, `peer join --invite` on it. Returns the running peers, the admin first.
+ */
+export async function formSwarm (names: string[], opts: { swarm?: string, args?: Record<string, string[]>, env?: Record<string, string> } = {}): Promise<TestPeer[]> {
+  const [first, ...rest] = names
+  if (first === undefined) throw new Error('formSwarm needs at least one name')
+  const admin = new TestPeer({ name: first, args: opts.args?.[first] ?? [], env: opts.env })
+  const init = await peerCli(['init', '--swarm', opts.swarm ?? 'test', '--data-dir', admin.dataDir, '--name', first])
+  if (init.code !== 0) throw new Error(`peer init failed: ${init.stderr}`)
+  await admin.start()
+  const peers = [admin]
+  const joiners: TestPeer[] = []
+  for (const name of rest) {
+    const inv = await admin.cli(['invite', '--name', name])
+    if (inv.code !== 0) throw new Error(`peer invite failed: ${inv.stderr}`)
+    const token = inv.stdout.trim().split('\n').pop() as string
+    joiners.push(new TestPeer({ name, args: ['--invite', token, ...(opts.args?.[name] ?? [])], env: opts.env }))
+  }
+  await Promise.all(joiners.map(j => j.start()))
+  peers.push(...joiners)
+  await Promise.all(peers.map(p => eventually(async () => {
+    const ms = await p.api<Array<{ state: string }>>('/members')
+    return ms.filter(m => m.state === 'alive').length === names.length
+  }, { timeoutMs: 20_000, what: `${p.name} sees the whole swarm alive` })))
+  return peers
+}
