@@ -161,7 +161,9 @@ export function createSupervisor (config: SupervisorConfig, deps: SupervisorDeps
     let args = spec.args
     if ((spec.runtime ?? (NODE_RUNTIME_EXTS.has(extname(spec.path)) ? 'node' : 'exec')) === 'node') {
       file = nodeBinary
-      args = ['--import', tsxLoaderUrl(), '--import', PRELOAD_URL, RUN_PATH, spec.path, ...spec.args]
+      // zenoh-ts imports WASM as an ES module, which Node 24 flags as experimental in every node's
+      // log on every start; that line tells a node's author nothing they can act on.
+      args = ['--disable-warning=ExperimentalWarning', '--import', tsxLoaderUrl(), '--import', PRELOAD_URL, RUN_PATH, spec.path, ...spec.args]
     }
     if (pdeathsig) return { file: SETPRIV, args: ['--pdeathsig', 'KILL', '--', file, ...args] }
     return { file, args }
