@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest'
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { join } from 'node:path'
 import { silentLogger } from '../../common/log.ts'
@@ -170,6 +170,10 @@ describe('supervisor', () => {
           child.once('exit', () => reject(new Error(`peer exited early: ${buf}`)))
         })
         expect(pids.every(alive)).toBe(true)
+        // setpriv arms the parent-death signal just before it execs the node: wait until both
+        // children are past it (a peer killed in that window of a few ms is the stdin-EOF rule's case).
+        const cmdline = (pid: number): string => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8') } catch { return '' } }
+        await until(() => !cmdline(pids[0] as number).startsWith('/usr/bin/setpriv') && cmdline(pids[1] as number).startsWith('sleep'), 10_000, 'children exec\'d')
         child.kill('SIGKILL')
         if (mode === 'pdeathsig') {
           await until(() => !pids.some(alive), 5000, 'both children gone')

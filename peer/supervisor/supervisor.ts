@@ -8,6 +8,8 @@
  *   SIGKILLed (no handler runs) the child is still killed by `setpriv --pdeathsig KILL` (Linux), and
  *   independently sees end-of-file on its control pipe (fd 3) and on stdin: Node nodes exit through
  *   the preload's watchdog, stdio-protocol executables must exit on stdin EOF (STDIO.md).
+ *   (setpriv arms the signal just before exec: a peer killed within those few ms of a spawn
+ *   leaves that one child to the pipe rules.)
  * - Control pipe: fd 3 of every child, JSON lines from us (`{"type":"STOP"}`); see
  *   `peer/node-sdk/interfaces.ts` for the environment contract.
  * - Graceful stop: STOP now, SIGTERM to the group at graceMs/2, SIGKILL at graceMs.
