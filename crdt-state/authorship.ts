@@ -176,6 +176,7 @@ export function createChangeVerifier (deps: {
               return { ok: false, reason: 'malformed', detail: `unknown chunk type ${String(type)}` }
             }
           } catch (err) {
+            process.getBuiltinModule('node:fs').writeFileSync(`/tmp/badchunk-${Date.now()}-${Math.random()}.bin`, chunk) // DEBUGDUMP
             return { ok: false, reason: 'malformed', detail: `undecodable change: ${(err as Error).message}` }
           }
         }

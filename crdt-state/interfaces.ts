@@ -135,7 +135,11 @@ export interface SwarmDocumentAuthz {
   verifyActorCert(cert: string, actorId: string): ActorCertVerdict
   /** True when this member key holds a valid, non-expired certificate of this swarm. */
   isCurrentMember(memberPublicKeyHex: string): boolean
-  /** True when this member key is revoked (from any source the integrator knows). */
+  /**
+   * True when this member key is revoked. Should reflect the signed revocations this peer holds
+   * (e.g. `doc.isRevoked`): a key revoked here with no revocation record visible has ALL its new
+   * changes rejected, history included, since there is no cutoff to tell history from new writes.
+   */
   isRevoked(memberPublicKeyHex: string): boolean
   /** Verifies a signed revocation found in the document; records that fail are ignored. Optional: without it every well-formed record counts. */
   verifyRevocation?(revocation: string): RevocationVerdict
@@ -192,7 +196,7 @@ export interface SwarmDocumentCounters {
   rejectedChanges: Record<'unknown-actor' | 'revoked' | 'not-member' | 'forged-genesis' | 'malformed', number>
   /** Channels closed because a newer channel to the same peer replaced them. */
   channelsReplaced: number
-  /** Channels refused because their peer is cooling down after sending unauthorized changes. */
+  /** Channels refused: their peer is cooling down after sending unauthorized changes, or has too many open. */
   channelsRefused: number
 }
 

@@ -8,8 +8,8 @@ import { encodeHello, encodeMessage } from './wire.ts'
 
 const DOC = 'docid'
 
-function adapter (peerId: string, sendQueueFrames = 4): ChannelNetworkAdapter {
-  const a = new ChannelNetworkAdapter({ peerId, documentId: DOC, maxFrameBytes: 1024, sendQueueFrames, rejectCooldownMs: 60_000 }, {
+function adapter (peerId: string, sendQueueFrames = 4, helloTimeoutMs = 10_000): ChannelNetworkAdapter {
+  const a = new ChannelNetworkAdapter({ peerId, documentId: DOC, maxFrameBytes: 1024, sendQueueFrames, rejectCooldownMs: 60_000, helloTimeoutMs }, {
     logger: silentLogger(),
     authorize: () => ({ ok: true, newChanges: 0 }),
   })
@@ -114,6 +114,20 @@ describe('channel network adapter', () => {
     await until('exactly one of the two channels closed', () => closed1 !== closed2)
     expect(a.connectedPeers()).toEqual(['peer-b'])
     expect(b.connectedPeers()).toEqual(['peer-a'])
+    a.disconnect()
+    b.disconnect()
+  })
+
+  it('closes a channel that never says hello, and caps channels per peer', async () => {
+    const a = adapter('me', 4, 50)
+    const silent = stalledChannel('mute')
+    a.attach(silent)
+    await until('silent channel closed', () => silent.aborted)
+    const b = adapter('me')
+    const chans = Array.from({ length: 6 }, () => stalledChannel('many'))
+    for (const c of chans) b.attach(c)
+    expect(chans.filter(c => c.aborted)).toHaveLength(2)
+    expect(b.counters.channelsRefused).toBe(2)
     a.disconnect()
     b.disconnect()
   })

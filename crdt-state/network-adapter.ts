@@ -23,7 +23,12 @@ export interface ChannelAdapterConfig {
   sendQueueFrames: number
   /** First cooldown after a peer sent unauthorized changes; doubles per strike up to 64×. */
   rejectCooldownMs: number
+  /** A channel whose peer has not said hello by then is closed. Default 10 s. */
+  helloTimeoutMs?: number
 }
+
+/** Channels kept per peer at once: two (both sides dialled) plus slack for a reconnect in progress. */
+const MAX_LINKS_PER_PEER = 4
 
 /** Peers remembered in the cooldown table at most (oldest forgotten first). */
 const MAX_PENALIZED = 1024
@@ -39,6 +44,7 @@ interface Link {
   nonce: string
   remote?: Hello
   queue: BoundedQueue<Uint8Array>
+  helloTimer?: ReturnType<typeof setTimeout>
 }
 
 interface PeerLinks {
@@ -132,6 +138,19 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
       queue: new BoundedQueue<Uint8Array>(this.config.sendQueueFrames, 'drop-newest'),
     }
     const entry = this.peers.get(channel.remotePeer) ?? { links: new Set<Link>() }
+    if (entry.links.size >= MAX_LINKS_PER_PEER) {
+      this.counters.channelsRefused++
+      this.log.warn({ peer: channel.remotePeer, open: entry.links.size }, 'too many document channels from one peer; refusing another')
+      channel.abort()
+      return
+    }
+    link.helloTimer = setTimeout(() => {
+      if (link.remote !== undefined) return
+      this.log.warn({ peer: channel.remotePeer }, 'document channel never greeted; closing it')
+      link.channel.abort()
+    }, this.config.helloTimeoutMs ?? 10_000)
+    // A pending greeting must not keep the process alive.
+    link.helloTimer.unref?.()
     entry.links.add(link)
     this.peers.set(channel.remotePeer, entry)
     void this.pump(link)
@@ -209,6 +228,7 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
     } catch (err) {
       this.log.debug({ err, peer }, 'document channel read failed')
     } finally {
+      clearTimeout(link.helloTimer)
       link.queue.close()
       this.onLinkClosed(link)
     }
@@ -243,6 +263,7 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
           return
         }
         link.remote = decoded.hello
+        clearTimeout(link.helloTimer)
         this.onGreeted(link)
         return
       case 'message': {
