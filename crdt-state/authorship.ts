@@ -17,15 +17,50 @@ import type { RevocationRecord, SwarmDocumentAuthz, SwarmDocumentCounters } from
 export type RejectReason = keyof SwarmDocumentCounters['rejectedChanges']
 
 /** `waiting`: changes let through unjudged because neither their dependencies nor their actor's certificate have arrived. */
-export type Verdict = { ok: true, newChanges: number, waiting?: number } | { ok: false, reason: RejectReason, actor?: string, detail: string }
+export type Rejection = { ok: false, reason: RejectReason, actor?: string, detail: string }
+export type Verdict = { ok: true, newChanges: number, waiting?: number } | Rejection
 
 interface ChangeMeta { actor: string, seq: number, hash: string }
+
+const MAX_WAITING_ACTORS = 256
+const MAX_WAITING_PER_ACTOR = 1024
 
 // Automerge chunk header: 4 magic bytes, 4 checksum bytes, then the chunk type.
 const CHUNK_TYPE_OFFSET = 8
 const CHUNK_DOCUMENT = 0
 const CHUNK_CHANGE = 1
 const CHUNK_COMPRESSED_CHANGE = 2
+const CHUNK_MAGIC = [0x85, 0x6f, 0x4a, 0x83]
+
+/**
+ * One entry of a sync message's `changes` may hold several chunks back to back (Automerge sends
+ * concatenated change chunks; seen here: a 291-byte and a 1428-byte change in one entry, which
+ * `decodeChange` refuses with "leftover data after parsing"). Splits on the chunk framing:
+ * magic (4) + checksum (4) + type (1) + ULEB128 length + body. Bytes that do not frame cleanly are
+ * returned whole, for the caller's decoder to refuse.
+ */
+export function splitChunks (bytes: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = []
+  let off = 0
+  while (off < bytes.length) {
+    if (bytes.length - off < 10 || CHUNK_MAGIC.some((m, i) => bytes[off + i] !== m)) return off === 0 ? [bytes] : [...out, bytes.subarray(off)]
+    let len = 0
+    let shift = 0
+    let p = off + 9
+    for (;;) {
+      if (p >= bytes.length || shift > 28) return [...out, bytes.subarray(off)]
+      const b = bytes[p++] as number
+      len += (b & 0x7f) * 2 ** shift
+      shift += 7
+      if ((b & 0x80) === 0) break
+    }
+    const end = p + len
+    if (end > bytes.length) return [...out, bytes.subarray(off)]
+    out.push(bytes.subarray(off, end))
+    off = end
+  }
+  return out
+}
 
 export interface ChangeVerifier {
   check(syncData: Uint8Array): Verdict
@@ -46,6 +81,8 @@ export function createChangeVerifier (deps: {
   const sectionIds = sectionObjectIds()
   // Certificates are immutable facts: once an actor's certificate verified, remember its member key.
   const actorMember = new Map<string, string>()
+  // Changes let through unjudged (deps and certificate missing), to judge once the certificate arrives.
+  const waitingByActor = new Map<string, ChangeMeta[]>()
 
   const safe = <T>(what: string, fn: () => T, fallback: T): T => {
     try { return fn() } catch (err) {
@@ -114,7 +151,7 @@ export function createChangeVerifier (deps: {
     return undefined
   }
 
-  const judge = (c: ChangeMeta, current: A.Doc<unknown>, ev: Evidence): Verdict | null => {
+  const judge = (c: ChangeMeta, current: A.Doc<unknown>, ev: Evidence): Rejection | null => {
     if (c.actor === GENESIS_ACTOR) {
       return c.hash === genesisHash ? null : { ok: false, reason: 'forged-genesis', actor: c.actor, detail: `change ${c.hash} claims the genesis actor` }
     }
@@ -153,7 +190,7 @@ export function createChangeVerifier (deps: {
         // copy: certificates and revocations a message introduces are read from its changes' ops,
         // which is sound because both are signed and verified on their own.
         const fresh: Array<ChangeMeta & { deps: string[] }> = []
-        for (const chunk of decoded.changes) {
+        for (const chunk of decoded.changes.flatMap(splitChunks)) {
           const type = chunk[CHUNK_TYPE_OFFSET]
           try {
             if (type === CHUNK_CHANGE || type === CHUNK_COMPRESSED_CHANGE) {
@@ -176,7 +213,6 @@ export function createChangeVerifier (deps: {
               return { ok: false, reason: 'malformed', detail: `unknown chunk type ${String(type)}` }
             }
           } catch (err) {
-            process.getBuiltinModule('node:fs').writeFileSync(`/tmp/badchunk-${Date.now()}-${Math.random()}.bin`, chunk) // DEBUGDUMP
             return { ok: false, reason: 'malformed', detail: `undecodable change: ${(err as Error).message}` }
           }
         }
@@ -190,21 +226,47 @@ export function createChangeVerifier (deps: {
             if (!applicable.has(c.hash) && c.deps.every(inDoc)) { applicable.add(c.hash); progress = true }
           }
         }
-        let waiting = 0
+        const nowWaiting: ChangeMeta[] = []
+        const resolvable = (actor: string): boolean => resolveActor(current, actor) !== undefined || actorFromEvidence(actor, ev) !== undefined
         for (const c of fresh) {
-          if (!applicable.has(c.hash) && resolveActor(current, c.actor) === undefined && actorFromEvidence(c.actor, ev) === undefined) {
+          if (!applicable.has(c.hash) && !resolvable(c.actor)) {
             // Its dependencies are missing (e.g. a Bloom-filter false positive made the sender skip
             // them) and so is its actor's certificate. Automerge will queue it and ask for the
             // dependencies, which include the actor's first change — the one carrying the
-            // certificate, checked when it arrives. Refusing here instead would stall this pair forever.
-            waiting++
+            // certificate. Refusing here instead would stall this pair forever.
+            nowWaiting.push(c)
             continue
           }
           const v = judge(c, current, ev)
           if (v !== null) return v
         }
-        if (waiting > 0) logger.debug({ waiting }, 'changes of not yet certified actors wait for their dependencies')
-        return { ok: true, newChanges: fresh.length - waiting, waiting }
+        // Changes let through earlier are judged as soon as their actor's certificate shows up. A
+        // failure refuses THIS message, which carries that actor's first change: without it the
+        // queued changes can never apply.
+        const settled: string[] = []
+        for (const [actor, list] of waitingByActor) {
+          if (!resolvable(actor)) continue
+          for (const c of list) {
+            const v = judge(c, current, ev)
+            if (v !== null) return { ...v, detail: `${v.detail} (a change queued earlier)` }
+          }
+          settled.push(actor)
+        }
+        for (const actor of settled) waitingByActor.delete(actor)
+        for (const c of nowWaiting) {
+          const list = waitingByActor.get(c.actor) ?? []
+          if (list.length < MAX_WAITING_PER_ACTOR) list.push(c)
+          else logger.warn({ actor: c.actor }, 'too many queued changes of one uncertified actor; later ones will not be re-judged')
+          waitingByActor.set(c.actor, list)
+        }
+        while (waitingByActor.size > MAX_WAITING_ACTORS) {
+          const oldest = waitingByActor.keys().next().value
+          if (oldest === undefined) break
+          waitingByActor.delete(oldest)
+          logger.warn({ actor: oldest }, 'forgot queued changes of an uncertified actor (table full)')
+        }
+        if (nowWaiting.length > 0) logger.debug({ waiting: nowWaiting.length }, 'changes of not yet certified actors wait for their dependencies')
+        return { ok: true, newChanges: fresh.length - nowWaiting.length, waiting: nowWaiting.length }
       } finally {
         // wasm memory is not garbage-collected promptly; a whole-document chunk is as large as the document.
         for (const whole of ev.wholes) A.free(whole)
