@@ -141,6 +141,29 @@ describe('authorship checks before merge', () => {
     expect(verifierFor(() => withCert).check(onlySecond)).toMatchObject({ ok: false, reason: 'revoked' })
   })
 
+  it('judges a queued change when its certificate arrives, and refuses the message that would release it', () => {
+    const { roster, verifierFor } = setup()
+    const m = roster.add(newTestMember())
+    const w0 = fromGenesis()
+    const actor = actorOf(w0)
+    const w1 = certifiedWrite(w0, TestRoster.certify(m, actor), 'a', '1')
+    const first = A.getChanges(fromGenesis(), A.clone(w1))
+    const w2 = A.change(w1, x => { (x.members as Record<string, unknown>).b = new A.ImmutableString('2') })
+    // The revocation (cutoff seq 1) is already merged here; the verifier has not seen actor's certificate.
+    const revoker = roster.add(newTestMember())
+    let mine = fromGenesis()
+    const mineActor = actorOf(mine)
+    mine = A.change(mine, x => {
+      (x.actors as Record<string, unknown>)[mineActor] = new A.ImmutableString(TestRoster.certify(revoker, mineActor))
+      ;(x.revocations as Record<string, unknown>)[m.publicKeyHex] = new A.ImmutableString(JSON.stringify({ publicKey: m.publicKeyHex, revocation: 'r', revokedAt: 1, revokedBy: 'p', actorSeqCutoff: { [actor]: 1 } }))
+    })
+    const v = verifierFor(() => mine)
+    const second = A.encodeSyncMessage({ heads: A.getHeads(w2), need: [], have: [], changes: A.getChanges(w1, w2) })
+    expect(v.check(second)).toMatchObject({ ok: true, waiting: 1 })
+    const firstMsg = A.encodeSyncMessage({ heads: A.getHeads(w2), need: [], have: [], changes: first })
+    expect(v.check(firstMsg)).toMatchObject({ ok: false, reason: 'revoked', detail: expect.stringContaining('queued earlier') })
+  })
+
   it('refuses undecodable sync data without throwing', () => {
     const { verifierFor } = setup()
     const mine = fromGenesis()
