@@ -29,8 +29,11 @@ export interface FileStore {
   put(bytes: Uint8Array): Promise<string>
   has(hash: string): Promise<boolean>
   get(hash: string): Promise<Uint8Array>
-  /** Fetches a missing file from the first of `peers` that has it. */
-  fetch(hash: string, peers: PeerIdString[], open: (peer: PeerIdString) => Promise<FramedChannel>): Promise<void>
+  /**
+   * Fetches a missing file from the first of `peers` that has it. Each peer gets `timeoutMs`
+   * (default 10 s) to answer, so a frozen member cannot hold the fetch up.
+   */
+  fetch(hash: string, peers: PeerIdString[], open: (peer: PeerIdString) => Promise<FramedChannel>, options?: { timeoutMs?: number }): Promise<void>
   /** Serves one inbound request channel. */
   serve(ch: FramedChannel): void
   /** Copies files into `dir` at their relative paths (refusing paths that escape it). */
@@ -69,15 +72,25 @@ export function createFileStore (config: { dataDir: string }, deps: { logger: Lo
       }
       return bytes
     },
-    async fetch (hash, peers, open) {
+    async fetch (hash, peers, open, options) {
       if (await store.has(hash)) return
+      const timeoutMs = options?.timeoutMs ?? 10_000
       const errors: string[] = []
       for (const peer of peers) {
         let ch: FramedChannel | undefined
+        let timer: NodeJS.Timeout | undefined
+        let expired = false
+        const timedOut = new Promise<never>((_resolve, reject) => {
+          timer = setTimeout(() => { expired = true; ch?.abort(); reject(new FileUnavailableError(`no answer within ${timeoutMs} ms`)) }, timeoutMs)
+        })
+        timedOut.catch(() => {})
+        // A channel that opens after the deadline is closed at once.
+        const opening = open(peer).then(c => { if (expired) c.abort(); return c })
+        opening.catch(() => {})
         try {
-          ch = await open(peer)
-          await ch.send(pack({ get: hash }))
-          const r = await ch[Symbol.asyncIterator]().next()
+          ch = await Promise.race([opening, timedOut])
+          await Promise.race([ch.send(pack({ get: hash })), timedOut])
+          const r = await Promise.race([ch[Symbol.asyncIterator]().next(), timedOut])
           if (r.done) throw new FileUnavailableError('channel closed')
           const reply = unpack(r.value) as { ok?: unknown, bytes?: unknown, error?: unknown }
           if (reply.ok !== true || !(reply.bytes instanceof Uint8Array)) throw new FileUnavailableError(typeof reply.error === 'string' ? reply.error : 'not available')
@@ -92,6 +105,7 @@ export function createFileStore (config: { dataDir: string }, deps: { logger: Lo
         } catch (err) {
           errors.push(`${peer}: ${(err as Error).message}`)
         } finally {
+          clearTimeout(timer)
           await ch?.close().catch(() => {})
         }
       }

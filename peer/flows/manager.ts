@@ -7,10 +7,10 @@ import { UsageError, SwarmflowError } from '../../common/errors.ts'
 import type { PeerConfig } from '../config/index.ts'
 import type { PeerRuntime } from '../runtime/peer.ts'
 import type { ZenohRouter } from '../../mesh/zenoh/index.ts'
-import type { DataflowRecord, JsonValue, InstanceRecord } from '../../crdt-state/index.ts'
+import type { ClaimRecord, DataflowRecord, JsonValue, InstanceRecord } from '../../crdt-state/index.ts'
 import type { FramedChannel, PeerIdString } from '../../mesh/index.ts'
 import { parseDescriptor, nodeDefinitionHash, diffDataflows, type Dataflow, type NormalizedNode } from '../dataflow/index.ts'
-import { computePlacement, type NodePlacement } from '../placement/index.ts'
+import { computePlacement, hrwScore, resolveConflict, type ClaimContender, type NodePlacement } from '../placement/index.ts'
 import { createSupervisor, readLogs, followLogs, type Supervisor, type InstanceSpec, type InstanceInfo } from '../supervisor/index.ts'
 import { createFileStore, FILES_PROTOCOL, type FileStore } from '../files/index.ts'
 
@@ -33,8 +33,24 @@ interface Running {
   version: number
 }
 
-/** The node-key convention shared with claims and instance records. */
+/** A node's key: `flow/node` (flow names and node ids never contain '/'). */
 const keyOf = (flow: string, node: string): string => `${flow}/${node}`
+
+/**
+ * Claims and instance records live under `flow/node/<peerId>`: each peer writes only its own
+ * keys, so the two sides of a healed partition never overwrite each other's claim (an Automerge
+ * map keeps one winner per key, by op order — not by our heal rule) and every contender stays
+ * readable until its owner withdraws it.
+ */
+const peerKey = (key: string, peer: string): string => `${key}/${peer}`
+
+/** The node key a claim is about: `flow/node/<peerId>` (its own peer), or `flow/node` as written by earlier versions. */
+function nodeKeyOfClaim (docKey: string, claim: { peerId: string }): string | undefined {
+  const parts = docKey.split('/')
+  if (parts.length === 2) return docKey
+  if (parts.length === 3 && parts[2] === claim.peerId) return `${parts[0]}/${parts[1]}`
+  return undefined
+}
 
 function isDataflow (v: unknown): v is Dataflow {
   return typeof v === 'object' && v !== null && Array.isArray((v as { nodes?: unknown }).nodes) &&
@@ -56,14 +72,25 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
   const files: FileStore = createFileStore({ dataDir: cfg.dataDir }, { logger: log.child({ component: 'files' }) })
   const logDir = join(cfg.dataDir, 'logs')
   const supervisor: Supervisor = createSupervisor({ logDir }, { logger: log.child({ component: 'supervisor' }) })
+  /** Instances this peer wants running (started, or kept after they failed). */
   const running = new Map<string, Running>()
+  /** Instances being stopped; a key is started again only once its stop finished. */
+  const stopping = new Map<string, Promise<void>>()
+  /** `flow@version` whose files are stored and materialized here; fetches in flight. */
+  const filesReady = new Set<string>()
+  const filesPending = new Map<string, Promise<void>>()
   const unsubs: Array<() => void> = []
   let timer: NodeJS.Timeout | undefined
   let busy = false
   let again = false
   let started = false
-  let lastPlacement: NodePlacement[] = []
-  const counters = { reconciles: 0, starts: 0, stops: 0, fileFetchFailures: 0, badFlows: 0 }
+  // Stall guard: a peer that was frozen (SIGSTOP, swapped out, debugger) wakes up with liveness
+  // verdicts based on silence that was its own; acting on them would take over every node.
+  const stallMs = 1000
+  const settleMs = Math.max(1000, 4 * cfg.heartbeatMs)
+  let lastBeat = Date.now()
+  let settleUntil = 0
+  const counters = { reconciles: 0, starts: 0, stops: 0, startFailures: 0, fileFetchFailures: 0, badFlows: 0, badClaims: 0, stalls: 0 }
 
   const members = (): Array<{ peerId: string, name: string, caps: string[], labels: Record<string, string>, resources: { cpu?: number, memory_mb?: number } }> =>
     doc.listMembers().filter(m => !doc.isRevoked(m.publicKey)).map(m => ({ peerId: m.peerId, name: m.name, caps: m.caps, labels: m.labels, resources: m.resources }))
@@ -77,32 +104,71 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
     return out
   }
 
-  const place = (extra?: { name: string, dataflow: Dataflow }, explain = false): NodePlacement[] => {
+  /** Every claim on each node key: contenders from both sides of a healed partition included. */
+  const claimIndex = (): Map<string, Array<{ docKey: string, claim: ClaimRecord }>> => {
+    const out = new Map<string, Array<{ docKey: string, claim: ClaimRecord }>>()
+    for (const [docKey, claim] of Object.entries(doc.listClaims())) {
+      const key = nodeKeyOfClaim(docKey, claim)
+      if (key === undefined) { counters.badClaims++; continue }
+      out.set(key, [...(out.get(key) ?? []), { docKey, claim }])
+    }
+    return out
+  }
+
+  /** The heal rule over all contenders: highest epoch, then HRW score, then smaller peer id. */
+  const winners = (index: Map<string, Array<{ docKey: string, claim: ClaimRecord }>>): Record<string, { peerId: string, epoch: number, docKey: string }> => {
+    const out: Record<string, { peerId: string, epoch: number, docKey: string }> = {}
+    for (const [key, cs] of index) {
+      let best: (ClaimContender & { docKey: string }) | undefined
+      for (const { docKey, claim } of cs) {
+        const c = { peerId: claim.peerId, epoch: claim.epoch, score: hrwScore(claim.peerId, key), docKey }
+        best = best === undefined ? c : resolveConflict(best, c)
+      }
+      if (best) out[key] = { peerId: best.peerId, epoch: best.epoch, docKey: best.docKey }
+    }
+    return out
+  }
+
+  const place = (extra?: { name: string, dataflow: Dataflow }, explain = false, previous = winners(claimIndex())): NodePlacement[] => {
     const fs = flows().filter(f => f.record.name !== extra?.name).map(f => ({ name: f.record.name, state: f.record.state, nodes: f.dataflow.nodes }))
     if (extra) fs.push({ name: extra.name, state: 'running', nodes: extra.dataflow.nodes })
-    const previous: Record<string, { peerId: string, epoch: number }> = {}
-    for (const [k, c] of Object.entries(doc.listClaims())) previous[k] = { peerId: c.peerId, epoch: c.epoch }
     const ms = members()
     return computePlacement({ flows: fs, members: ms, live: runtime.livePeers(), rosterSize: ms.length, previous }, { explain }).placements
   }
 
-  const schedule = (): void => {
+  const schedule = (delayMs = 30): void => {
     if (!started) return
     if (timer) return
-    timer = setTimeout(() => { timer = undefined; void reconcile() }, 30)
+    timer = setTimeout(() => { timer = undefined; void reconcile() }, delayMs)
   }
 
   const nodeDir = (flow: string, version: number): string => join(cfg.dataDir, 'flows', flow, `v${version}`)
+  const versionKey = (record: DataflowRecord): string => `${record.name}@${record.version}`
 
-  const ensureFiles = async (record: DataflowRecord): Promise<void> => {
+  /**
+   * Makes sure a flow version's files are stored and materialized here, in the background: a
+   * reconcile never waits on the network. The deployer is asked first (it surely has them).
+   */
+  const prepareFiles = (record: DataflowRecord): void => {
+    const vk = versionKey(record)
+    if (filesReady.has(vk) || filesPending.has(vk)) return
     const wanted = record.files ?? {}
-    const peers = runtime.livePeers().filter(p => p !== self)
-    for (const hash of new Set(Object.values(wanted))) {
-      if (await files.has(hash)) continue
-      await files.fetch(hash, peers, peer => runtime.open(peer, FILES_PROTOCOL))
-    }
-    const dir = nodeDir(record.name, record.version)
-    await files.materialize(dir, wanted)
+    const job = (async () => {
+      const live = runtime.livePeers().filter(p => p !== self)
+      const peers = [...live.filter(p => p === record.deployedBy), ...live.filter(p => p !== record.deployedBy)]
+      for (const hash of new Set(Object.values(wanted))) {
+        if (await files.has(hash)) continue
+        await files.fetch(hash, peers, peer => runtime.open(peer, FILES_PROTOCOL))
+      }
+      await files.materialize(nodeDir(record.name, record.version), wanted)
+      filesReady.add(vk)
+    })()
+    filesPending.set(vk, job)
+    job.then(() => { schedule() }, (err: unknown) => {
+      counters.fileFetchFailures++
+      log.warn({ flow: record.name, version: record.version, err: (err as Error).message }, 'dataflow files not available yet; will retry')
+      setTimeout(() => schedule(), 1000).unref()
+    }).finally(() => { filesPending.delete(vk) })
   }
 
   const specFor = (record: DataflowRecord, node: NormalizedNode, epoch: number): InstanceSpec => ({
@@ -126,55 +192,94 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
     peerName: cfg.name,
   })
 
+  /** What to write once a stopped instance is gone: its record removed, marked stopped, or nothing (a new instance follows). */
+  type AfterStop = 'remove' | 'stopped' | 'none'
+
+  const beginStop = (key: string, reason: string, after: AfterStop): void => {
+    running.delete(key)
+    counters.stops++
+    log.info({ key, reason }, 'stopping node instance')
+    const p = supervisor.stopInstance(key, { reason })
+      .catch((err: unknown) => { log.warn({ key, err }, 'stop failed') })
+      .then(() => {
+        if (running.has(key)) return
+        const ik = peerKey(key, self)
+        if (after === 'remove') doc.removeInstance(ik)
+        else if (after === 'stopped') {
+          const inst = doc.getInstance(ik)
+          if (inst !== undefined && inst.state !== 'stopped') doc.putInstance(ik, { ...inst, state: 'stopped' })
+        }
+      })
+      .catch((err: unknown) => { log.warn({ key, err }, 'recording a stopped instance failed') })
+      .finally(() => { stopping.delete(key); schedule() })
+    stopping.set(key, p)
+  }
+
   async function reconcile (): Promise<void> {
     if (!started) return
     if (busy) { again = true; return }
+    const now = Date.now()
+    if (now - lastBeat > stallMs) noteStall(now)
+    if (now < settleUntil) { if (!timer) { timer = setTimeout(() => { timer = undefined; void reconcile() }, settleUntil - now) } return }
     busy = true
     try {
       counters.reconciles++
       const fl = flows()
       const byName = new Map(fl.map(f => [f.record.name, f]))
-      lastPlacement = place()
+      const index = claimIndex()
+      const held = winners(index)
+      const placement = place(undefined, false, held)
       const desired = new Map<string, { record: DataflowRecord, node: NormalizedNode, epoch: number }>()
-      for (const p of lastPlacement) {
+      const placedOn = new Map<string, string | null>()
+      for (const p of placement) {
+        placedOn.set(p.key, p.peerId)
         if (p.peerId !== self) continue
         const f = byName.get(p.flow)
         const node = f?.dataflow.nodes.find(n => n.id === p.node)
         if (!f || !node || f.record.state !== 'running') continue
         desired.set(p.key, { record: f.record, node, epoch: p.epoch })
       }
-      // stop what is no longer ours, or whose definition changed
+      // Stop what is no longer ours, or whose definition or epoch changed. Stops run concurrently:
+      // a node slow to exit must not delay the others' starts.
       for (const [key, r] of running) {
         const d = desired.get(key)
-        if (!d || nodeDefinitionHash(d.node) !== r.defHash || d.epoch !== r.epoch) {
-          running.delete(key)
-          counters.stops++
-          log.info({ key, reason: d ? 'definition or epoch changed' : 'placed elsewhere or stopped' }, 'stopping node instance')
-          await supervisor.stopInstance(key, { reason: d ? 'redeploy' : 'placement' }).catch(err => log.warn({ key, err }, 'stop failed'))
-          if (!d) {
-            const inst = doc.getInstance(key)
-            if (inst?.peerId === self && inst.state !== 'stopped') doc.putInstance(key, { ...inst, state: 'stopped' })
-          }
+        if (d && nodeDefinitionHash(d.node) === r.defHash && d.epoch === r.epoch) continue
+        const elsewhere = typeof placedOn.get(key) === 'string'
+        beginStop(key, d ? (d.epoch !== r.epoch ? 'epoch changed' : 'redeploy') : elsewhere ? 'placement' : 'flow stopped', d ? 'none' : elsewhere ? 'remove' : 'stopped')
+      }
+      // Our claims: one per node we hold, under our own key (so claims from two sides of a partition
+      // never overwrite each other); ours that lost to another contender are withdrawn.
+      for (const [key, d] of desired) {
+        const ck = peerKey(key, self)
+        const mine = doc.getClaim(ck)
+        if (!mine || mine.peerId !== self || mine.epoch !== d.epoch) doc.putClaim(ck, { peerId: self, epoch: d.epoch, at: now })
+      }
+      for (const [key, cs] of index) {
+        if (desired.has(key)) continue
+        const win = held[key]
+        for (const { docKey, claim } of cs) {
+          if (claim.peerId !== self) continue
+          // Only a claim that is not the winner may go: removing the winner would lose the epoch history.
+          if ((win !== undefined && win.docKey !== docKey) || !byName.has(key.split('/')[0] as string)) doc.removeClaim(docKey)
         }
       }
-      // start what is ours
+      // Start what is ours.
       for (const [key, d] of desired) {
-        const claim = doc.getClaim(key)
-        if (!claim || claim.peerId !== self || claim.epoch !== d.epoch) doc.putClaim(key, { peerId: self, epoch: d.epoch, at: Date.now() })
-        if (running.has(key)) continue
-        try {
-          await ensureFiles(d.record)
-        } catch (err) {
-          counters.fileFetchFailures++
-          log.warn({ key, err: (err as Error).message }, 'node files not available yet; will retry')
-          setTimeout(schedule, 1000).unref()
-          continue
-        }
+        if (running.has(key) || stopping.has(key)) continue
+        if (!filesReady.has(versionKey(d.record))) { prepareFiles(d.record); continue }
         running.set(key, { flow: d.record.name, node: d.node.id, epoch: d.epoch, defHash: nodeDefinitionHash(d.node), version: d.record.version })
         counters.starts++
         log.info({ key, epoch: d.epoch }, 'starting node instance')
-        supervisor.startInstance(specFor(d.record, d.node, d.epoch))
+        supervisor.startInstance(specFor(d.record, d.node, d.epoch)).catch((err: unknown) => {
+          counters.startFailures++
+          log.error({ key, err }, 'could not start node instance; will retry')
+          if (running.get(key)?.epoch === d.epoch) running.delete(key)
+          setTimeout(() => schedule(), 1000).unref()
+        })
       }
+      // Every peer keeps every running flow's files: whoever takes a node over has them at once,
+      // and they survive the loss of the deployer.
+      for (const f of fl) if (f.record.state === 'running') prepareFiles(f.record)
     } catch (err) {
       log.error({ err }, 'reconcile failed')
     } finally {
@@ -183,17 +288,35 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
     }
   }
 
+  const noteStall = (now: number): void => {
+    counters.stalls++
+    log.warn({ stalledMs: now - lastBeat, settleMs }, 'this peer was stalled; waiting for fresh liveness before acting on it')
+    lastBeat = now
+    settleUntil = now + settleMs
+    schedule(settleMs + 10)
+  }
+
   const onInstanceState = (info: InstanceInfo): void => {
-    if (!running.has(info.key) && info.state !== 'stopped') return
-    const prev = doc.getInstance(info.key)
-    const rec: InstanceRecord = { peerId: self, state: info.state as InstanceRecord['state'], restarts: info.restarts, startedAt: info.startedAt ?? Date.now() }
+    // Only the instance this peer wants: the states of one being stopped are settled by beginStop.
+    if (!running.has(info.key)) return
+    const ik = peerKey(info.key, self)
+    const prev = doc.getInstance(ik)
+    const rec: InstanceRecord = { peerId: self, state: info.state, restarts: info.restarts, startedAt: info.startedAt ?? Date.now() }
     if (prev && prev.peerId === rec.peerId && prev.state === rec.state && prev.restarts === rec.restarts && prev.startedAt === rec.startedAt) return
-    doc.putInstance(info.key, rec)
+    doc.putInstance(ik, rec)
   }
 
   // ---- control routes ------------------------------------------------------------------------
 
   const nameOf = (peer: string | null): string | null => peer === null ? null : (doc.getMember(peer)?.name ?? peer)
+
+  /** The instance record a peer wrote for a node (under its own key; the shared key from earlier versions as a fallback). */
+  const instanceOf = (key: string, peer: string): InstanceRecord | undefined => {
+    const own = doc.getInstance(peerKey(key, peer))
+    if (own?.peerId === peer) return own
+    const legacy = doc.getInstance(key)
+    return legacy?.peerId === peer ? legacy : undefined
+  }
 
   const ps = (): Array<{ name: string, state: string, version: number, nodes: Array<{ id: string, peer: string | null, peerId: string | null, state: string, restarts: number, uptimeMs: number | null, epoch: number }> }> => {
     const placement = new Map(place().map(p => [p.key, p]))
@@ -205,8 +328,8 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
         const key = keyOf(record.name, n.id)
         const p = placement.get(key)
         const holder = record.state === 'running' ? (p?.peerId ?? null) : null
-        const inst = doc.getInstance(key)
-        const current = inst !== undefined && inst.peerId === holder
+        const inst = holder === null ? undefined : instanceOf(key, holder)
+        const current = inst !== undefined
         const state = record.state !== 'running' ? 'stopped' : holder === null ? 'stopped' : current ? inst.state : 'starting'
         return {
           id: n.id,
@@ -278,9 +401,11 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
     'POST /flows/rm': async ({ body }: { body: unknown }) => {
       const name = (body as { name?: unknown }).name
       if (typeof name !== 'string' || !doc.getDataflow(name)) throw new FlowNotFoundError(`no dataflow named '${String(name)}'; see 'peer ps'`)
-      const f = doc.getDataflow(name)
       doc.removeDataflow(name)
-      if (f && isDataflow(f.spec)) for (const n of f.spec.nodes) { doc.removeClaim(keyOf(name, n.id)); doc.removeInstance(keyOf(name, n.id)) }
+      // Claims and instance records of every node of the flow, whoever wrote them.
+      const prefix = `${name}/`
+      for (const k of Object.keys(doc.listClaims())) if (k.startsWith(prefix)) doc.removeClaim(k)
+      for (const k of Object.keys(doc.listInstances())) if (k.startsWith(prefix)) doc.removeInstance(k)
       schedule()
       return { name }
     },
@@ -293,7 +418,15 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
       if (nodeId === undefined) return { ...f.record, spec: f.dataflow, nodes: p?.nodes }
       const node = f.dataflow.nodes.find(n => n.id === nodeId)
       if (!node) throw new FlowNotFoundError(`dataflow '${flowName}' has no node '${nodeId}'`)
-      return { flow: flowName, definition: node, definitionHash: nodeDefinitionHash(node), instance: p?.nodes.find(n => n.id === nodeId), claim: doc.getClaim(target) }
+      const index = claimIndex()
+      return {
+        flow: flowName,
+        definition: node,
+        definitionHash: nodeDefinitionHash(node),
+        instance: p?.nodes.find(n => n.id === nodeId),
+        holder: winners(index)[target] ?? null,
+        claims: (index.get(target) ?? []).map(({ claim }) => ({ ...claim, peerName: nameOf(claim.peerId) })),
+      }
     },
     'GET /flows/logs': async ({ query, signal }: { query: URLSearchParams, signal: AbortSignal }, res: ServerResponse) => {
       const flow = query.get('flow') ?? ''
@@ -402,9 +535,18 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
       }))
       unsubs.push(runtime.liveness.onChange(() => schedule()))
       unsubs.push(runtime.onAdmitted(() => schedule()))
-      const tick = setInterval(schedule, 2000)
+      // The safety-net tick; every change that matters (document, liveness, admissions, instance
+      // exits, file arrivals) schedules a reconcile on its own.
+      const tick = setInterval(() => schedule(), 2000)
       tick.unref()
-      unsubs.push(() => clearInterval(tick))
+      lastBeat = Date.now()
+      const watchdog = setInterval(() => {
+        const now = Date.now()
+        if (now - lastBeat > stallMs) noteStall(now)
+        lastBeat = now
+      }, 100)
+      watchdog.unref()
+      unsubs.push(() => { clearInterval(tick); clearInterval(watchdog) })
       if (config.demo) await deployDemo()
       schedule()
     },
