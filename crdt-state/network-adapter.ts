@@ -107,6 +107,8 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
 
   disconnect (): void {
     this.closed = true
+    // Pumps still waiting for connect() must wake up and see `closed`.
+    this.resolveConnected()
     for (const [, p] of this.peers) for (const l of p.links) this.closeLink(l)
     this.peers.clear()
     this.emit('close')

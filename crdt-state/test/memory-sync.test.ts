@@ -1,10 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { silentLogger } from '../../common/log.ts'
 import { createSwarmDocument } from '../swarm-document.ts'
-import { InvalidRecordError, SwarmDocumentNotStartedError } from '../errors.ts'
+import { DocumentStorageError, InvalidRecordError, SwarmDocumentNotStartedError } from '../errors.ts'
 import type { MemberRecord, SwarmDocument } from '../interfaces.ts'
 import { memoryChannelPair, newTestMember, TestRoster, until, waitForChange, type TestMember } from '../testing.ts'
 
@@ -111,6 +111,11 @@ describe('typed accessors', () => {
     const { doc, key } = await peer(roster, 'peer-x')
     const unstarted = createSwarmDocument({ swarmId: 's', swarmName: 'n', dataDir: '/nonexistent' }, { logger: silentLogger(), peerId: 'p', authz: roster.authzFor(key) })
     expect(() => unstarted.listMembers()).toThrow(SwarmDocumentNotStartedError)
+    const fileDir = join(await tmp(), 'not-a-dir')
+    await writeFile(fileDir, 'x')
+    const broken = createSwarmDocument({ swarmId: 's', swarmName: 'n', dataDir: fileDir }, { logger: silentLogger(), peerId: 'p', authz: roster.authzFor(key) })
+    await expect(broken.start()).rejects.toThrow(DocumentStorageError)
+    await expect(broken.start()).rejects.toThrow(/data dir is writable/)
 
     doc.upsertMember(member('peer-x', key))
     expect(doc.listMembers()).toHaveLength(1)
@@ -148,5 +153,31 @@ describe('typed accessors', () => {
     doc.putClaim('f/m', { peerId: 'peer-x', epoch: 3, at: 3 })
     expect(seen).toEqual(['claims'])
     expect(doc.actorId).toMatch(/^[0-9a-f]+$/)
+  })
+})
+
+describe('lifecycle', () => {
+  it('start and stop are idempotent, whenReady honours its signal, a stopped document refuses channels', async () => {
+    const roster = new TestRoster()
+    const key = roster.add(newTestMember())
+    const doc = createSwarmDocument({ swarmId: 'swarm-life', swarmName: 'life', dataDir: await tmp() }, { logger: silentLogger(), peerId: 'peer-l', authz: roster.authzFor(key) })
+    cleanups.push(() => doc.stop())
+    const early = new AbortController()
+    const pending = doc.whenReady({ signal: early.signal })
+    early.abort(new TypeError('gave up'))
+    await expect(pending).rejects.toThrow('gave up')
+    await Promise.all([doc.start(), doc.start()])
+    await doc.whenReady({ signal: AbortSignal.timeout(1000) })
+    const actor = doc.actorId
+    await doc.start()
+    expect(doc.actorId).toBe(actor)
+    await Promise.all([doc.stop(), doc.stop()])
+    await doc.stop()
+    const [ch] = memoryChannelPair('peer-l', 'peer-z')
+    let closed = false
+    void ch.closed.then(() => { closed = true })
+    doc.attachPeer(ch)
+    await until('channel refused', () => closed)
+    expect(doc.connectedPeers()).toEqual([])
   })
 })
