@@ -35,8 +35,11 @@ export async function commandInvite (config: PeerConfig, opts: { name?: string, 
  */
 export async function commandJoin (config: PeerConfig, opts: { invite?: string, create: boolean, demo: boolean, nameGiven: boolean }): Promise<number> {
   const log = createLogger({ level: config.logLevel })
-  const identity = await loadDeviceIdentity(config.dataDir)
   let state = await loadMembershipState(config.dataDir)
+  if (!state && opts.invite === undefined && !opts.create) {
+    throw new NotAMemberError(`this device (data dir ${config.dataDir}) is not a member of any swarm. Start a new swarm with 'peer init --swarm NAME', or join one with 'peer join --invite TOKEN' (ask an admin member for a token: 'peer invite')`)
+  }
+  const identity = await loadDeviceIdentity(config.dataDir)
   let pendingJoin: Awaited<ReturnType<typeof prepareJoin>> | undefined
 
   if (opts.invite !== undefined && state) {
