@@ -9,5 +9,5 @@ export * from './keys.ts'
 export { InvalidKeySegmentError, ZenohRouterConfigError, ZenohListenError, BackboneConnectError, BackboneConfigError } from './errors.ts'
 export type {
   ZenohRouter, ZenohRouterConfig, ZenohRouterDeps, ZenohRouterCounters, ZenohRouterStatus,
-  Backbone, BackboneConfig, BackboneDeps, BackboneCounters,
+  Backbone, BackboneConfig, BackboneDeps, BackboneCounters, LocalClient, LocalClientSession,
 } from './interfaces.ts'

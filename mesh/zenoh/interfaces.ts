@@ -110,6 +110,26 @@ export interface ZenohRouter {
    * readiness checks. Rejects on abort.
    */
   whenRouteTo(peerId: PeerIdString, options?: { signal?: AbortSignal }): Promise<void>
+  /**
+   * Opens a remote-api session for a client in this process (an in-process bridge, a benchmark):
+   * the same session code as a WebSocket client, without the socket. Frames are zenoh-ts
+   * remote-api messages both ways. Ends with `close()` or the router's stop.
+   */
+  connectLocal(client: LocalClient): LocalClientSession
+}
+
+/** The client half of an in-process session. */
+export interface LocalClient {
+  /** One message from the router. Call `done` once it is consumed: until then it counts against the session's queue (backpressure). */
+  receive(frame: Uint8Array, done: () => void): void
+  /** The router ended the session (stop, slow consumer). */
+  closed?(): void
+}
+
+export interface LocalClientSession {
+  /** One message to the router (as a WebSocket binary frame would carry it). */
+  send(frame: Uint8Array): void
+  close(): void
 }
 
 export interface BackboneConfig {

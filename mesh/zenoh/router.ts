@@ -3,13 +3,14 @@
  * a path-vector router between peers over FramedChannels (see mesh-proto.ts for the model).
  */
 import { createHash } from 'node:crypto'
+import { EventEmitter } from 'node:events'
 import { isIP } from 'node:net'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { KeyExpr } from '@eclipse-zenoh/zenoh-ts'
 import type { Logger } from '../../common/log.ts'
 import type { FramedChannel, PeerIdString } from '../interfaces.ts'
 import { ZenohListenError, ZenohRouterConfigError } from './errors.ts'
-import type { ZenohRouter, ZenohRouterConfig, ZenohRouterCounters, ZenohRouterDeps, ZenohRouterStatus } from './interfaces.ts'
+import type { LocalClient, LocalClientSession, ZenohRouter, ZenohRouterConfig, ZenohRouterCounters, ZenohRouterDeps, ZenohRouterStatus } from './interfaces.ts'
 import {
   DEFAULT_TTL, K, MAX_PATH, T, decodeMeshFrame, encodeMeshMsg,
   type DeclKind, type FinalMsg, type MeshMsg, type PutMsg, type QueryMsg, type ReplyMsg, type WireDecl,
@@ -142,6 +143,8 @@ export function createZenohRouter (config: ZenohRouterConfig, deps: ZenohRouterD
   const counters = emptyCounters()
   const w = new Writer()
   const sessions = new Set<Session>()
+  /** Ends of in-process client sockets (connectLocal), closed at stop. */
+  const localClients = new Set<() => void>()
 
   // Local declarations (all sessions) for matching.
   const subs = new Set<LocalSub>()
@@ -979,6 +982,37 @@ export function createZenohRouter (config: ZenohRouterConfig, deps: ZenohRouterD
     ws.on('close', () => closeSession(session))
   }
 
+  /**
+   * An in-process client: a socket stand-in with exactly what onConnection and Session use of a
+   * WebSocket (send with a flush callback, pause/resume, terminate, message/close events).
+   */
+  function connectLocal (client: LocalClient): LocalClientSession {
+    const sock = new EventEmitter() as EventEmitter & { readyState: number, CLOSED: number, send: (f: Uint8Array, o: unknown, cb: () => void) => void, pause: () => void, resume: () => void, terminate: () => void, close: () => void }
+    let open = true
+    const end = (): void => {
+      if (!open) return
+      open = false
+      localClients.delete(end)
+      sock.readyState = 3
+      sock.emit('close')
+      client.closed?.()
+    }
+    Object.assign(sock, {
+      readyState: 1,
+      CLOSED: 3,
+      send: (f: Uint8Array, _o: unknown, cb: () => void) => { if (open) client.receive(f, cb); else cb() },
+      pause: () => {},
+      resume: () => {},
+      terminate: end,
+      close: end,
+    })
+    if (!started) { open = false; client.closed?.() } else { localClients.add(end); onConnection(sock as unknown as WebSocket) }
+    return {
+      send (frame) { if (open) sock.emit('message', frame, true) },
+      close: end,
+    }
+  }
+
   function closeSession (s: Session): void {
     if (!sessions.delete(s)) return
     counters.sessionsClosed++
@@ -1040,6 +1074,7 @@ export function createZenohRouter (config: ZenohRouterConfig, deps: ZenohRouterD
       })))
       await new Promise<void>(resolve => server.close(() => resolve()))
     }
+    for (const end of [...localClients]) end()
     for (const s of [...sessions]) closeSession(s)
     for (const wtr of routeWaiters) wtr.resolve()
     routeWaiters.clear()
@@ -1072,6 +1107,7 @@ export function createZenohRouter (config: ZenohRouterConfig, deps: ZenohRouterD
     status,
     attachNeighbour,
     detachNeighbour,
+    connectLocal,
     whenRouteTo (peer: PeerIdString, options?: { signal?: AbortSignal }): Promise<void> {
       if (origins.get(peer)?.best !== undefined) return Promise.resolve()
       return new Promise((resolve, reject) => {
