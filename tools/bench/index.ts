@@ -6,11 +6,13 @@
 import { parseArgs } from 'node:util'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
-import { MEASURES, type Row, type BenchContext } from './measures.ts'
+import { MEASURES, type Row } from './measures.ts'
+import { createContext } from './context.ts'
+import { killAll } from './procs.ts'
 
 async function main (): Promise<void> {
   const { values } = parseArgs({ options: { quick: { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' } }, allowPositionals: false })
-  const ctx: BenchContext = { quick: values.quick === true }
+  const ctx = createContext(values.quick === true)
   const only = values.only?.split(',').map(s => s.trim())
   const rows: Row[] = []
   const failures: Array<{ measure: string, error: string }> = []
@@ -22,13 +24,15 @@ async function main (): Promise<void> {
     try {
       const r = await m.run(ctx)
       rows.push(...r)
-      for (const row of r) process.stderr.write(`  ${row.measure}: ${fmt(row.value)} ${row.unit}${row.ratio !== undefined ? ` (ratio ${row.ratio.toFixed(2)} vs ${row.baseline}, target ${row.target})` : ''}\n`)
+      for (const row of r) process.stderr.write(`  ${row.measure}: ${fmt(row.value)} ${row.unit}${row.ratio !== undefined ? ` (ratio ${row.ratio.toFixed(2)} vs ${row.baseline}${row.target ? `, target ${row.target}` : ''})` : row.target ? ` (target ${row.target})` : ''}\n`)
     } catch (err) {
       failures.push({ measure: m.id, error: (err as Error).message })
       process.stderr.write(`  FAILED: ${(err as Error).stack ?? String(err)}\n`)
     }
     process.stderr.write(`  (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`)
   }
+  await ctx.dispose().catch(err => process.stderr.write(`bench: cleanup failed: ${(err as Error).message}\n`))
+  killAll()
   const out = resolve(values.out ?? 'bench/results.json')
   mkdirSync(dirname(out), { recursive: true })
   writeFileSync(out, JSON.stringify({ when: new Date().toISOString(), quick: ctx.quick, node: process.version, durationMs: Date.now() - started, rows, failures }, null, 2))
@@ -44,9 +48,9 @@ function fmt (v: number): string {
 }
 
 function markdown (rows: Row[]): string {
-  const lines = ['| measure | value | p99 | baseline | baseline value | ratio | target | met |', '|---|---|---|---|---|---|---|---|']
+  const lines = ['| measure | value | p99 | baseline | baseline value | ratio | target | met | notes |', '|---|---|---|---|---|---|---|---|---|']
   for (const r of rows) {
-    lines.push(`| ${r.measure} | ${fmt(r.value)} ${r.unit} | ${r.p99 !== undefined ? `${fmt(r.p99)} ${r.unit}` : '—'} | ${r.baseline ?? '—'} | ${r.baselineValue !== undefined ? `${fmt(r.baselineValue)} ${r.unit}` : '—'} | ${r.ratio !== undefined ? r.ratio.toFixed(2) : '—'} | ${r.target ?? '—'} | ${r.met === undefined ? '—' : r.met ? 'yes' : 'no'} |`)
+    lines.push(`| ${r.measure} | ${fmt(r.value)} ${r.unit} | ${r.p99 !== undefined ? `${fmt(r.p99)} ${r.unit}` : '—'} | ${r.baseline ?? '—'} | ${r.baselineValue !== undefined ? `${fmt(r.baselineValue)} ${r.unit}` : '—'} | ${r.ratio !== undefined ? r.ratio.toFixed(2) : '—'} | ${r.target ?? '—'} | ${r.met === undefined ? '—' : r.met ? 'yes' : '**no**'} | ${r.note ?? ''} |`)
   }
   return lines.join('\n')
 }

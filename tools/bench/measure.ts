@@ -1,8 +1,8 @@
 import type { FrameLink } from './links.ts'
 import { hr, summarize, type LatencySummary } from './stats.ts'
 
-/** Sequential ping-pong: one frame in flight; returns round-trip latencies in ms. */
-export async function roundTrips (link: FrameLink, size: number, opts: { count: number, warmup?: number, deadlineMs?: number }): Promise<LatencySummary> {
+/** Sequential ping-pong: one frame in flight; returns every round-trip latency in ms. */
+export async function roundTripSamples (link: FrameLink, size: number, opts: { count: number, warmup?: number, deadlineMs?: number }): Promise<number[]> {
   const payload = new Uint8Array(size).fill(7)
   const samples: number[] = []
   let resolveEcho: (() => void) | undefined
@@ -16,11 +16,15 @@ export async function roundTrips (link: FrameLink, size: number, opts: { count: 
     await echoed
     if (i >= total - opts.count) samples.push(hr() - t0)
   }
-  return summarize(samples)
+  return samples
 }
 
-/** Pipelined echo with a bounded window: returns echoed messages per second and MB/s. */
-export async function throughput (link: FrameLink, size: number, opts: { durationMs: number, window: number }): Promise<{ msgsPerSec: number, mbPerSec: number, messages: number }> {
+export async function roundTrips (link: FrameLink, size: number, opts: { count: number, warmup?: number, deadlineMs?: number }): Promise<LatencySummary> {
+  return summarize(await roundTripSamples(link, size, opts))
+}
+
+/** Pipelined echo with a bounded window: echoed messages, seconds, messages per second and MB/s. */
+export async function throughput (link: FrameLink, size: number, opts: { durationMs: number, window: number }): Promise<{ msgsPerSec: number, mbPerSec: number, messages: number, secs: number }> {
   const payload = new Uint8Array(size).fill(3)
   let inflight = 0
   let received = 0
@@ -29,12 +33,15 @@ export async function throughput (link: FrameLink, size: number, opts: { duratio
   const t0 = hr()
   const end = t0 + opts.durationMs
   while (hr() < end) {
-    if (inflight >= opts.window) { await new Promise<void>(resolve => { wake = resolve }); continue }
+    if (inflight >= opts.window) { await new Promise<void>(resolve => { wake = resolve; setTimeout(resolve, 100) }); continue }
     inflight++
     await link.send(payload)
   }
+  // count what was echoed within the run only: the tail still in flight is drained, not counted
+  const secs = (hr() - t0) / 1000
+  const counted = received
   const drainDeadline = hr() + 10_000
   while (inflight > 0 && hr() < drainDeadline) await new Promise<void>(resolve => { wake = resolve; setTimeout(resolve, 50) })
-  const secs = (hr() - t0) / 1000
-  return { msgsPerSec: received / secs, mbPerSec: (received * size) / secs / 1e6, messages: received }
+  link.onFrame(() => {})
+  return { msgsPerSec: counted / secs, mbPerSec: (counted * size) / secs / 1e6, messages: counted, secs }
 }

@@ -1,0 +1,109 @@
+/**
+ * A minimal zenoh-ts remote-api client for a router in the same process (`router.connectLocal`):
+ * declare subscribers, put, receive samples. It encodes the few messages it needs itself (the
+ * remote-api layout: first byte = message id, 0x80 = a u32 LE sequence id follows, ULEB128
+ * lengths, little-endian integers; see mesh/zenoh/wire.ts for the full protocol).
+ */
+import type { ZenohRouter, LocalClientSession } from '../../mesh/zenoh/index.ts'
+
+const IN_DECLARE_SUBSCRIBER = 2
+const IN_PUT = 14
+const OUT_RESPONSE_OK = 1
+const OUT_RESPONSE_ERROR = 2
+const OUT_IN_SAMPLE = 5
+const SEQ = 0x80
+/** qos byte: locality any (2 << 6), priority data (5). */
+const QOS = (2 << 6) | 5
+
+const enc = new TextEncoder()
+const dec = new TextDecoder()
+
+function uleb (n: number, out: number[]): void {
+  do {
+    let b = n & 0x7f
+    n = Math.floor(n / 128)
+    if (n > 0) b |= 0x80
+    out.push(b)
+  } while (n > 0)
+}
+
+function u32 (v: number, out: number[]): void { out.push(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff) }
+
+export class LocalZenohClient {
+  private readonly session: LocalClientSession
+  private readonly subs = new Map<number, (payload: Uint8Array, key: string) => void>()
+  private readonly acks = new Map<number, { resolve: () => void, reject: (e: Error) => void }>()
+  private nextId = 1
+  private nextSeq = 1
+  /** put header cache: key → encoded prefix up to the payload length */
+  private readonly putPrefix = new Map<string, Uint8Array>()
+
+  constructor (router: ZenohRouter) {
+    this.session = router.connectLocal({
+      receive: (frame, done) => { try { this.onFrame(frame) } finally { done() } },
+    })
+  }
+
+  private onFrame (f: Uint8Array): void {
+    const id = (f[0] as number) & ~SEQ
+    let p = 1
+    const rdU32 = (): number => { const v = (f[p] as number) | ((f[p + 1] as number) << 8) | ((f[p + 2] as number) << 16); const r = v + (f[p + 3] as number) * 0x1000000; p += 4; return r }
+    const rdLen = (): number => { let r = 0; let m = 1; while (true) { const b = f[p++] as number; r += (b & 0x7f) * m; if ((b & 0x80) === 0) return r; m *= 128 } }
+    if (id === OUT_RESPONSE_OK || id === OUT_RESPONSE_ERROR) {
+      const seq = rdU32()
+      const a = this.acks.get(seq)
+      this.acks.delete(seq)
+      if (id === OUT_RESPONSE_OK) a?.resolve()
+      else a?.reject(new Error(`router refused request ${seq}`))
+      return
+    }
+    if (id !== OUT_IN_SAMPLE) return
+    const sid = rdU32()
+    const klen = rdLen()
+    const key = dec.decode(f.subarray(p, p + klen)); p += klen
+    const plen = rdLen()
+    const payload = f.subarray(p, p + plen)
+    this.subs.get(sid)?.(payload, key)
+  }
+
+  async subscribe (key: string, cb: (payload: Uint8Array, key: string) => void): Promise<void> {
+    const sid = this.nextId++
+    const seq = this.nextSeq++
+    const out: number[] = [IN_DECLARE_SUBSCRIBER | SEQ]
+    u32(seq, out)
+    u32(sid, out)
+    const k = enc.encode(key)
+    uleb(k.length, out)
+    out.push(...k, 2)
+    this.subs.set(sid, cb)
+    const acked = new Promise<void>((resolve, reject) => this.acks.set(seq, { resolve, reject }))
+    this.session.send(Uint8Array.from(out))
+    await acked
+  }
+
+  /** Put (fire and forget, as zenoh-ts does without a reply flag). */
+  put (key: string, payload: Uint8Array): void {
+    let prefix = this.putPrefix.get(key)
+    if (prefix === undefined) {
+      const out: number[] = [IN_PUT]
+      const k = enc.encode(key)
+      uleb(k.length, out)
+      out.push(...k)
+      prefix = Uint8Array.from(out)
+      this.putPrefix.set(key, prefix)
+    }
+    const len: number[] = []
+    uleb(payload.byteLength, len)
+    // payload, encoding id 0 + empty schema, no attachment, no timestamp, qos
+    const frame = new Uint8Array(prefix.byteLength + len.length + payload.byteLength + 6)
+    frame.set(prefix, 0)
+    frame.set(len, prefix.byteLength)
+    let p = prefix.byteLength + len.length
+    frame.set(payload, p)
+    p += payload.byteLength
+    frame.set([0, 0, 0, 0, 0, QOS], p)
+    this.session.send(frame)
+  }
+
+  close (): void { this.session.close() }
+}
