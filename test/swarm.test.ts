@@ -96,7 +96,7 @@ describe('a three-device swarm', () => {
     expect(names).not.toContain('forged')
     expect(names).not.toContain('twice-again')
     await first.stop()
-  })
+  }, 180_000)
 
   it('revocation cuts a member off everywhere', async () => {
     const t = await invite(a, ['--name', 'delta'])

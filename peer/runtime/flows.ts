@@ -33,12 +33,10 @@ export async function startFlowLayer (opts: { config: PeerConfig, runtime: PeerR
       started = true
       await router.start()
       if (!/^(127\.|localhost|\[::1\])/.test(config.zenohListen)) log.warn({ listen: config.zenohListen }, 'zenoh endpoint bound to a non-loopback address: remote-api sessions carry no credentials')
-      await runtime.handleMembers(ZENOH_PROTOCOL, ch => router.attachNeighbour(ch))
-      unsubs.push(runtime.onAdmitted((peer) => {
-        if (runtime.peerId < peer) {
-          runtime.open(peer, ZENOH_PROTOCOL).then(ch => router.attachNeighbour(ch), err => log.warn({ peer, err: (err as Error).message }, 'could not open zenoh channel'))
-        }
-      }))
+      // Channel limit above the router's largest mesh frame (8 MiB), so it drops and counts instead.
+      const frames = { maxFrameBytes: 9 * 1024 * 1024 }
+      await runtime.handleMembers(ZENOH_PROTOCOL, ch => router.attachNeighbour(ch), frames)
+      runtime.keepChannels(ZENOH_PROTOCOL, ch => router.attachNeighbour(ch), frames)
       unsubs.push(runtime.liveness.onChange((peer, state) => { if (state === 'dead') router.detachNeighbour(peer) }))
       runtime.addRoutes({ 'GET /zenoh': async () => router.status() })
       runtime.extendStatus(() => ({ zenoh: router.url }))

@@ -53,7 +53,13 @@ export interface PeerRuntime {
   extendStatus(fn: () => Record<string, unknown>): void
   onAdmitted(cb: (peer: PeerIdString) => void): () => void
   /** Opens a protocol channel to an admitted peer. */
-  open(peer: PeerIdString, protocol: string): Promise<FramedChannel>
+  open(peer: PeerIdString, protocol: string, opts?: { maxFrameBytes?: number }): Promise<FramedChannel>
+  /**
+   * Keeps one long-lived channel per admitted peer on `protocol`, opened by the peer with the lower
+   * id: opened on admission and reopened with backoff whenever it closes while the peer is still
+   * admitted (a slow-peer close, a cooldown, a reset stream).
+   */
+  keepChannels(protocol: string, attach: (ch: FramedChannel) => void, opts?: { maxFrameBytes?: number }): void
   /** Registers a protocol that only admitted members may use. */
   handleMembers(protocol: string, handler: (ch: FramedChannel) => void, opts?: { maxFrameBytes?: number }): Promise<void>
 }
@@ -158,18 +164,45 @@ export async function createPeerRuntime (opts: PeerRuntimeOptions): Promise<Peer
     await host.handle(protocol, (ch) => { void whenMember(ch).then(ok => { if (ok) handler(ch) }) }, hopts)
   }
 
-  const open = async (peer: PeerIdString, protocol: string): Promise<FramedChannel> => {
+  const open = async (peer: PeerIdString, protocol: string, oopts?: { maxFrameBytes?: number }): Promise<FramedChannel> => {
     if (!membership.isAdmitted(peer)) throw new NotAdmittedError(`peer ${peer} is not an admitted member; cannot open ${protocol}`)
-    return await host.open(peer, protocol)
+    return await host.open(peer, protocol, oopts)
   }
 
-  // After admission, the peer with the lower id opens the long-lived channels.
+  const kept: Array<{ protocol: string, attach: (ch: FramedChannel) => void, opts?: { maxFrameBytes?: number } }> = []
+  /** (peer, protocol) pairs with a keeper loop running. */
+  const keeping = new Set<string>()
+  const keep = (peer: PeerIdString, k: { protocol: string, attach: (ch: FramedChannel) => void, opts?: { maxFrameBytes?: number } }): void => {
+    const id = `${peer} ${k.protocol}`
+    if (keeping.has(id) || selfId >= peer) return
+    keeping.add(id)
+    void (async () => {
+      let backoff = 250
+      try {
+        while (!stopped && membership.isAdmitted(peer)) {
+          try {
+            const ch = await open(peer, k.protocol, k.opts)
+            k.attach(ch)
+            const openedAt = Date.now()
+            await ch.closed
+            if (Date.now() - openedAt > 10_000) backoff = 250
+          } catch (err) {
+            log.debug({ peer, protocol: k.protocol, err: (err as Error).message }, 'could not open channel; retrying')
+          }
+          if (stopped || !membership.isAdmitted(peer)) break
+          await new Promise(resolve => setTimeout(resolve, backoff * (0.8 + Math.random() * 0.4)).unref())
+          backoff = Math.min(backoff * 2, 10_000)
+        }
+      } finally {
+        keeping.delete(id)
+      }
+    })()
+  }
+
+  // After admission, the peer with the lower id opens (and keeps) the long-lived channels.
   membership.onAdmitted((peer) => {
     refusedUntil.delete(peer)
-    if (selfId < peer) {
-      open(peer, DOC_PROTOCOL).then(ch => doc.attachPeer(ch), err => log.warn({ peer, err: (err as Error).message }, 'could not open document channel'))
-      open(peer, HEARTBEAT_PROTOCOL).then(ch => liveness.attach(ch), err => log.warn({ peer, err: (err as Error).message }, 'could not open heartbeat channel'))
-    }
+    for (const k of kept) keep(peer, k)
     for (const cb of admittedCbs) { try { cb(peer) } catch (err) { log.error({ err }, 'admitted listener threw') } }
   })
   membership.onRefused((peer, err, byRemote) => {
@@ -312,8 +345,13 @@ export async function createPeerRuntime (opts: PeerRuntimeOptions): Promise<Peer
         doc.onChange((evt) => {
           if (evt.sections.has('members') || evt.sections.has('revocations')) applyRoster()
         })
-        await handleMembers(DOC_PROTOCOL, ch => doc.attachPeer(ch))
+        // The channel's limit sits above the document's own (8 MiB): an oversized sync frame is then
+        // dropped and counted by the document instead of closing the channel.
+        const docFrames = { maxFrameBytes: 9 * 1024 * 1024 }
+        await handleMembers(DOC_PROTOCOL, ch => doc.attachPeer(ch), docFrames)
         await handleMembers(HEARTBEAT_PROTOCOL, ch => liveness.attach(ch), { maxFrameBytes: 256 * 1024 })
+        runtime.keepChannels(DOC_PROTOCOL, ch => doc.attachPeer(ch), docFrames)
+        runtime.keepChannels(HEARTBEAT_PROTOCOL, ch => liveness.attach(ch), { maxFrameBytes: 256 * 1024 })
         await membership.start()
         await host.start()
         writeSelfRecord()
@@ -351,6 +389,11 @@ export async function createPeerRuntime (opts: PeerRuntimeOptions): Promise<Peer
     onAdmitted (cb) { admittedCbs.add(cb); return () => admittedCbs.delete(cb) },
     open,
     handleMembers,
+    keepChannels (protocol, attach, kopts) {
+      const k = { protocol, attach, ...(kopts ? { opts: kopts } : {}) }
+      kept.push(k)
+      for (const peer of membership.admitted().keys()) keep(peer, k)
+    },
   }
   return runtime
 }

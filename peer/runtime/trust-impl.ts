@@ -112,7 +112,10 @@ export function buildTrust (identity: Identity, state: StoredMembership): Trust 
       if (rec) { try { cert = certificateFromString(rec.certificate) } catch { return false } }
     }
     if (!cert) return false
-    try { verifyCertificate(cert, { swarmPublicKey, revoked }); known.set(hex, cert); return true } catch { return false }
+    // Judged within the certificate's own validity: history a member wrote before its certificate
+    // expired must stay loadable for peers that join later (an expired member cannot connect: the
+    // admission handshake checks expiry at the current time).
+    try { verifyCertificate(cert, { swarmPublicKey, revoked, now: Math.min(Date.now(), cert.notAfter) }); known.set(hex, cert); return true } catch { return false }
   }
 
   const authz: SwarmDocumentAuthz = {
