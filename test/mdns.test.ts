@@ -30,10 +30,12 @@ describe.skipIf(skip !== undefined)('mDNS discovery between network namespaces',
       peers.push(b)
       await b.start()
       await eventually(async () => (await a.members()).find(m => m.name === 'ns-bravo')?.state === 'alive', { timeoutMs: 15_000, what: 'bravo admitted' })
+      const firstAddrs = [...(await a.status()).listen, ...(await b.status()).listen]
       await b.stop()
       await a.stop()
 
-      // forget every address: only mDNS can bring them together now
+      // forget every remembered address; the addresses in the swarm document go stale because both
+      // restart on new ports (checked below): only mDNS can bring them together now
       for (const p of [a, b]) rmSync(join(p.dataDir, 'peers.json'), { force: true })
       const a2 = new TestPeer({ name: 'ns-alpha', dataDir: a.dataDir, wrap: net.wrap(0), listen: `/ip4/${h0.addr}/tcp/0`, args: ['--mdns', 'true'] })
       const b2 = new TestPeer({ name: 'ns-bravo', dataDir: b.dataDir, wrap: net.wrap(1), listen: `/ip4/${h1.addr}/tcp/0`, args: ['--mdns', 'true'] })
@@ -44,6 +46,8 @@ describe.skipIf(skip !== undefined)('mDNS discovery between network namespaces',
         return m?.state === 'alive' ? m : undefined
       }, { timeoutMs: 20_000, what: 'mDNS discovery' })
       expect(seen.addresses.join(' ')).toContain(h1.addr)
+      const now = [...(await a2.status()).listen, ...(await b2.status()).listen]
+      for (const addr of now) expect(firstAddrs, 'restarted on a new port, so old addresses cannot have been dialled').not.toContain(addr)
     } finally {
       for (const p of peers) await p[Symbol.asyncDispose]()
       net.dispose()
