@@ -65,8 +65,9 @@ export class Proc {
 }
 
 /** Starts a TypeScript helper on Node 24 with tsx; resolves once it printed its first ({ready}) line. */
-export async function startProc (name: string, args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<Proc> {
-  const proc = spawn(NODE, ['--disable-warning=ExperimentalWarning', '--import', 'tsx', ...args], {
+export async function startProc (name: string, args: string[], env: Record<string, string> = {}, timeoutMs = 30_000, wrap: string[] = []): Promise<Proc> {
+  const [cmd, ...pre] = [...wrap, NODE]
+  const proc = spawn(cmd as string, [...pre, '--disable-warning=ExperimentalWarning', '--import', 'tsx', ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, ...env },
     detached: true,
