@@ -4,6 +4,7 @@
  * subscriber on a peer's endpoint.
  */
 import { expect } from 'vitest'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Config, Session, type Sample, type Subscriber } from '@eclipse-zenoh/zenoh-ts'
 import { TestPeer, peerCli, eventually, ROOT } from './harness.ts'
@@ -126,4 +127,21 @@ export class DataTap implements AsyncDisposable {
 /** Disposes every peer (used by afterAll when the peers live across tests). */
 export async function disposeAll (peers: Array<TestPeer | undefined>): Promise<void> {
   await Promise.all(peers.map(p => p?.[Symbol.asyncDispose]()))
+}
+
+/**
+ * Processes running `<dataDir>/flows/<flow>/…/<script>` (a node instance: the node process, and
+ * its setpriv wrapper while it execs), across the given data dirs.
+ */
+export function nodeProcesses (dataDirs: string[], flow: string, script: string): Array<{ pid: number, dataDir: string }> {
+  const out: Array<{ pid: number, dataDir: string }> = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    let argv: string[]
+    try { argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0') } catch { continue }
+    for (const d of dataDirs) {
+      if (argv.some(a => a.startsWith(`${d}/flows/${flow}/`) && a.endsWith(`/${script}`))) out.push({ pid: Number(entry), dataDir: d })
+    }
+  }
+  return out
 }

@@ -12,7 +12,7 @@ import type { FramedChannel, PeerIdString } from '../../mesh/index.ts'
 import { parseDescriptor, nodeDefinitionHash, diffDataflows, type Dataflow, type NormalizedNode } from '../dataflow/index.ts'
 import { computePlacement, hrwScore, resolveConflict, type ClaimContender, type NodePlacement } from '../placement/index.ts'
 import { createSupervisor, readLogs, followLogs, type Supervisor, type InstanceSpec, type InstanceInfo } from '../supervisor/index.ts'
-import { createFileStore, FILES_PROTOCOL, type FileStore } from '../files/index.ts'
+import { createFileStore, sha256, MAX_FILE_BYTES, FILES_PROTOCOL, type FileStore } from '../files/index.ts'
 
 export const LOGS_PROTOCOL = '/swarmflow/logs/1.0.0'
 
@@ -32,6 +32,12 @@ interface Running {
   defHash: string
   version: number
 }
+
+/** Same rule as the CLI's: the name is a Zenoh key chunk and a directory name. */
+const FLOW_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/
+
+/** A shipped file's path: relative, '/'-separated, no '..' or empty segments. */
+const safeRelPath = (p: string): boolean => p.length > 0 && p.length < 1024 && !p.startsWith('/') && !p.includes('\\') && p.split('/').every(seg => seg !== '' && seg !== '.' && seg !== '..')
 
 /** A node's key: `flow/node` (flow names and node ids never contain '/'). */
 const keyOf = (flow: string, node: string): string => `${flow}/${node}`
@@ -90,6 +96,14 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
   const settleMs = Math.max(1000, 4 * cfg.heartbeatMs)
   let lastBeat = Date.now()
   let settleUntil = 0
+  // Warm-up: a peer that (re)starts holds its document from disk, possibly stale, and sees nobody
+  // alive yet; placing nodes then would start duplicates of what others took over meanwhile. It
+  // waits until every other member is alive with a document channel (plus one sync round), or
+  // until a silent member would have been declared dead anyway.
+  let startedAt = 0
+  let warm = false
+  let allHereAt: number | undefined
+  const syncRoundMs = 300
   const counters = { reconciles: 0, starts: 0, stops: 0, startFailures: 0, fileFetchFailures: 0, badFlows: 0, badClaims: 0, stalls: 0 }
 
   const members = (): Array<{ peerId: string, name: string, caps: string[], labels: Record<string, string>, resources: { cpu?: number, memory_mb?: number } }> =>
@@ -221,6 +235,7 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
     const now = Date.now()
     if (now - lastBeat > stallMs) noteStall(now)
     if (now < settleUntil) { if (!timer) { timer = setTimeout(() => { timer = undefined; void reconcile() }, settleUntil - now) } return }
+    if (!warm && !warmedUp(now)) { schedule(100); return }
     busy = true
     try {
       counters.reconciles++
@@ -288,6 +303,19 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
     }
   }
 
+  const warmedUp = (now: number): boolean => {
+    const live = new Set(runtime.livePeers())
+    const synced = new Set(doc.connectedPeers())
+    const allHere = members().every(m => m.peerId === self || (live.has(m.peerId) && synced.has(m.peerId)))
+    if (!allHere) allHereAt = undefined
+    else allHereAt ??= now
+    if ((allHereAt !== undefined && now - allHereAt >= syncRoundMs) || now - startedAt >= cfg.deadMs) {
+      warm = true
+      log.info({ afterMs: now - startedAt, everyoneSeen: allHereAt !== undefined }, 'placing nodes from now on')
+    }
+    return warm
+  }
+
   const noteStall = (now: number): void => {
     counters.stalls++
     log.warn({ stalledMs: now - lastBeat, settleMs }, 'this peer was stalled; waiting for fresh liveness before acting on it')
@@ -349,14 +377,21 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
     'POST /flows/deploy': async ({ body }: { body: unknown }) => {
       const b = body as { name?: unknown, source?: unknown, files?: unknown }
       if (typeof b.name !== 'string' || typeof b.source !== 'string') throw new UsageError('deploy needs a name and the descriptor source')
-      // The peer re-validates what it is asked to write (the CLI may be of another version).
+      if (!FLOW_NAME.test(b.name)) throw new UsageError(`dataflow name '${b.name}' must be 1–63 letters, digits, '.', '_' or '-', starting with a letter or digit`)
+      // The peer re-validates what it is asked to write (the CLI may be of another version), and
+      // checks everything before it writes anything: a refused deploy leaves no trace.
       const dataflow = parseDescriptor(b.source, { file: `${b.name}.yml`, checkFiles: false })
       const shipped = Array.isArray(b.files) ? b.files as Array<{ node?: unknown, relPath?: unknown, data?: unknown, role?: unknown }> : []
+      const blobs = new Map<string, Uint8Array>()
       const digests: Record<string, string> = {}
       const perNode = new Map<string, { digests: Record<string, string>, entry?: string }>()
       for (const f of shipped) {
         if (typeof f.relPath !== 'string' || typeof f.data !== 'string' || typeof f.node !== 'string') throw new UsageError('malformed file in deploy request')
-        const hash = await files.put(Buffer.from(f.data, 'base64'))
+        if (!safeRelPath(f.relPath)) throw new UsageError(`shipped file path '${f.relPath}' must be relative to the descriptor's directory and stay inside it`)
+        const bytes = new Uint8Array(Buffer.from(f.data, 'base64'))
+        if (bytes.byteLength > MAX_FILE_BYTES) throw new UsageError(`shipped file '${f.relPath}' is ${bytes.byteLength} bytes, over the ${MAX_FILE_BYTES}-byte limit for node files; install large assets on the devices instead`)
+        const hash = sha256(bytes)
+        blobs.set(hash, bytes)
         digests[f.relPath] = hash
         const entry = perNode.get(f.node) ?? { digests: {} }
         entry.digests[f.relPath] = hash
@@ -372,6 +407,10 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
       }
       const old = doc.getDataflow(b.name)
       const diff = diffDataflows(old && isDataflow(old.spec) ? old.spec : { nodes: [] }, dataflow)
+      if (old && old.state === 'running' && diff.added.length + diff.removed.length + diff.changed.length === 0) {
+        return { name: b.name, version: old.version, ...diff, files: Object.keys(digests).length }
+      }
+      for (const bytes of blobs.values()) await files.put(bytes)
       const record: DataflowRecord = {
         name: b.name,
         spec: JSON.parse(JSON.stringify(dataflow)) as JsonValue,
@@ -382,8 +421,8 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
         files: digests,
       }
       doc.putDataflow(b.name, record)
-      for (const hash of new Set(Object.values(digests))) {
-        if (!doc.getFile(hash)) doc.putFile({ sha256: hash, size: 0, addedBy: self, addedAt: Date.now() })
+      for (const [hash, bytes] of blobs) {
+        if (!doc.getFile(hash)) doc.putFile({ sha256: hash, size: bytes.byteLength, addedBy: self, addedAt: Date.now() })
       }
       schedule()
       return { name: b.name, version: record.version, ...diff, files: Object.keys(digests).length }
@@ -526,6 +565,9 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
     async start () {
       if (started) return
       started = true
+      startedAt = Date.now()
+      warm = false
+      allHereAt = undefined
       runtime.addRoutes(routes as never)
       await runtime.handleMembers(FILES_PROTOCOL, ch => files.serve(ch), { maxFrameBytes: 80 * 1024 * 1024 })
       await runtime.handleMembers(LOGS_PROTOCOL, serveLogsChannel)
