@@ -124,7 +124,10 @@ export class TestPeer {
   async cli (args: string[]): Promise<CliResult> { return await peerCli([...args, '--data-dir', this.dataDir], { wrap: this.wrap }) }
   async json<T = unknown> (args: string[]): Promise<T> { return await peerJson<T>([...args, '--data-dir', this.dataDir], { wrap: this.wrap }) }
 
-  /** Calls the peer's control API directly over HTTP (no CLI process): for timing-sensitive polls. */
+  /**
+   * Calls the peer's control API directly over HTTP (no CLI process): for timing-sensitive polls.
+   * Not for peers in a network namespace (their loopback is their own): use the CLI there.
+   */
   async api<T = unknown> (path: string, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<T> {
     return await controlCall<T>(this.dataDir, method, path, body, { timeoutMs: 5000 })
   }
