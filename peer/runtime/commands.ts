@@ -86,6 +86,13 @@ export async function commandJoin (config: PeerConfig, opts: { invite?: string, 
     log.info({ signal: sig }, 'stopping')
     stop().then(() => done.resolve(0), () => done.resolve(1))
   }
+  // A long-running peer logs a stray rejection instead of dying from it (Node's default is to exit);
+  // each one is a bug to fix, so it is logged at error level with its stack.
+  let strayRejections = 0
+  process.on('unhandledRejection', (reason) => {
+    strayRejections++
+    log.error({ err: reason, strayRejections }, 'unhandled promise rejection (bug): logged, peer keeps running')
+  })
   process.once('SIGINT', () => onSignal('SIGINT'))
   process.once('SIGTERM', () => onSignal('SIGTERM'))
 
