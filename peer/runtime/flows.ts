@@ -40,9 +40,12 @@ export async function startFlowLayer (opts: { config: PeerConfig, runtime: PeerR
       unsubs.push(runtime.liveness.onChange((peer, state) => { if (state === 'dead') router.detachNeighbour(peer) }))
       runtime.addRoutes({ 'GET /zenoh': async () => router.status() })
       runtime.extendStatus(() => ({ zenoh: router.url }))
+      runtime.addMetrics('zenoh', () => router.counters)
       if (config.zenohRouter) {
         backbone = createBackbone({ url: config.zenohRouter, prefix: config.zenohPrefix }, { router, logger: logger.child({ component: 'backbone' }) })
         await backbone.start()
+        const bb = backbone
+        runtime.addMetrics('backbone', () => bb.counters)
       }
       await manager.start()
       log.info({ zenoh: router.url }, 'data plane ready')

@@ -49,6 +49,8 @@ export interface PeerRuntime {
   livePeers(): PeerIdString[]
   status(): Record<string, unknown>
   addRoutes(routes: Record<string, ControlHandler>): void
+  /** Adds a named counter source to the control API's GET /metrics. */
+  addMetrics(name: string, fn: () => unknown): void
   /** Adds fields to `peer status` (e.g. the zenoh endpoint). */
   extendStatus(fn: () => Record<string, unknown>): void
   onAdmitted(cb: (peer: PeerIdString) => void): () => void
@@ -311,7 +313,13 @@ export async function createPeerRuntime (opts: PeerRuntimeOptions): Promise<Peer
 
   routes['GET /status'] = async () => runtime.status()
   routes['GET /members'] = async () => members()
-  routes['GET /metrics'] = async () => ({ doc: doc.counters(), liveness: liveness.counters, admission: membership.counters })
+  const metricSources: Record<string, () => unknown> = {
+    doc: () => doc.counters(),
+    liveness: () => liveness.counters,
+    admission: () => membership.counters,
+  }
+  // Every guarded drop in the peer is counted somewhere; this gathers the counters in one place.
+  routes['GET /metrics'] = async () => Object.fromEntries(Object.entries(metricSources).map(([k, f]) => [k, f()]))
   routes['POST /revoke'] = async ({ body }) => {
     const target = typeof (body as { peer?: unknown })?.peer === 'string' ? (body as { peer: string }).peer : ''
     const reason = typeof (body as { reason?: unknown })?.reason === 'string' ? (body as { reason: string }).reason : 'revoked by admin'
@@ -386,6 +394,7 @@ export async function createPeerRuntime (opts: PeerRuntimeOptions): Promise<Peer
     status,
     addRoutes (r) { Object.assign(routes, r) },
     extendStatus (fn) { statusExtras.push(fn) },
+    addMetrics (name, fn) { metricSources[name] = fn },
     onAdmitted (cb) { admittedCbs.add(cb); return () => admittedCbs.delete(cb) },
     open,
     handleMembers,
