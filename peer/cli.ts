@@ -25,6 +25,7 @@ const COMMANDS: Record<string, { summary: string, usage: string, options?: NonNu
   join: { summary: 'run the peer in the foreground (with --invite: join a swarm first)', usage: 'peer join [--invite TOKEN] [--bootstrap MULTIADDR]... [--listen MULTIADDR] [--name N] [--caps a,b] [--labels k=v,...] [--create] [--demo]', options: { invite: { type: 'string' }, create: { type: 'boolean' }, demo: { type: 'boolean' } } },
   status: { summary: 'this peer: id, name, swarm, listen addresses, data dir, uptime', usage: 'peer status [--json]' },
   members: { summary: 'the swarm roster with liveness', usage: 'peer members [--json]' },
+  metrics: { summary: "this peer's counters (drops, refusals, sessions, …) as JSON", usage: 'peer metrics' },
   revoke: { summary: 'revoke a member (admin): every peer drops and refuses it', usage: 'peer revoke PEER [--reason TEXT]', options: { reason: { type: 'string' } } },
   deploy: { summary: 'validate a dataflow and write it into the swarm document', usage: 'peer deploy FILE [--name NAME]' },
   plan: { summary: 'what would run where right now, and why', usage: 'peer plan FILE [--name NAME] [--json]' },
@@ -119,6 +120,10 @@ async function main (argv: string[]): Promise<number> {
       const ms = await controlCall<Array<{ name: string, id: string, state: string, caps: string[], labels: Record<string, string>, lastSeen: number | null, addresses: string[], self?: boolean }>>(dataDir, 'GET', '/members')
       if (json) { console.log(JSON.stringify(ms, null, 2)); return 0 }
       console.log(table(['name', 'id', 'state', 'caps', 'labels', 'last seen', 'addresses'], ms.map(m => [m.self ? `${m.name} (self)` : m.name, m.id, m.state, m.caps, m.labels, m.self ? 'now' : ago(m.lastSeen), m.addresses])))
+      return 0
+    }
+    case 'metrics': {
+      console.log(JSON.stringify(await controlCall(dataDir, 'GET', '/metrics'), null, 2))
       return 0
     }
     case 'revoke': {
