@@ -18,6 +18,14 @@ export interface OutboxSink {
 }
 
 export class Outbox {
+  /**
+   * Routing and declaration frames overtake queued data: a subscriber declared while a bulk
+   * publisher fills the queue must not wait behind thousands of samples (measured: a liveliness
+   * token took > 15 s to cross a link still draining a throughput test's backlog under load).
+   * Only frames whose order relative to data does not matter go here (never query finals, which
+   * must follow their replies).
+   */
+  private urgent: Uint8Array[] = []
   private frames: Uint8Array[] = []
   private droppable: boolean[] = []
   private head = 0
@@ -35,16 +43,26 @@ export class Outbox {
     private readonly onPressure?: (high: boolean) => void,
   ) {}
 
-  get queued (): number { return this.frames.length - this.head }
+  get queued (): number { return this.frames.length - this.head + this.urgent.length }
   get bytes (): number { return this.queuedBytes }
   /** True while the queue holds more than half its budget: the owner should stop reading from its peer. */
   get underPressure (): boolean { return this.queued * 2 > this.limits.maxFrames || this.queuedBytes * 2 > this.limits.maxBytes }
 
-  /** Returns false when the frame was dropped. */
-  push (frame: Uint8Array, droppable: boolean): boolean {
+  /** Returns false when the frame was dropped. `urgent` frames (never droppable) jump the data queue. */
+  push (frame: Uint8Array, droppable: boolean, urgent = false): boolean {
     if (this.closed) return false
     if (this.queued === 0 && this.inflight < this.limits.highWaterBytes) {
       this.write(frame)
+      return true
+    }
+    if (urgent && !droppable) {
+      if (this.queued >= this.limits.maxFrames * 2 || this.queuedBytes + frame.byteLength > this.limits.maxBytes * 2) {
+        this.close()
+        this.onOverflow()
+        return false
+      }
+      this.urgent.push(frame)
+      this.queuedBytes += frame.byteLength
       return true
     }
     const full = this.queued >= this.limits.maxFrames || this.queuedBytes + frame.byteLength > this.limits.maxBytes
@@ -78,7 +96,12 @@ export class Outbox {
   private flush (): void {
     if (this.closed) return
     const wasPressured = this.underPressure
-    while (this.head < this.frames.length && this.inflight < this.limits.highWaterBytes) {
+    while (this.urgent.length > 0 && this.inflight < this.limits.highWaterBytes) {
+      const f = this.urgent.shift() as Uint8Array
+      this.queuedBytes -= f.byteLength
+      this.write(f)
+    }
+    while (this.urgent.length === 0 && this.head < this.frames.length && this.inflight < this.limits.highWaterBytes) {
       const f = this.frames[this.head] as Uint8Array
       this.frames[this.head] = undefined as unknown as Uint8Array
       this.head++
@@ -95,6 +118,7 @@ export class Outbox {
 
   close (): void {
     this.closed = true
+    this.urgent = []
     this.frames = []
     this.droppable = []
     this.head = 0

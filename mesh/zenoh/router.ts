@@ -280,7 +280,8 @@ export function createZenohRouter (config: ZenohRouterConfig, deps: ZenohRouterD
   }
 
   // ---- mesh send -------------------------------------------------------------------------
-  function sendTo (n: Neighbour, msg: MeshMsg, droppable: boolean): boolean {
+  /** `urgent`: routing/declaration messages, which may overtake queued data (see Outbox). */
+  function sendTo (n: Neighbour, msg: MeshMsg, droppable: boolean, urgent = false): boolean {
     if (n.closed) return false
     let frame: Uint8Array
     try {
@@ -295,7 +296,7 @@ export function createZenohRouter (config: ZenohRouterConfig, deps: ZenohRouterD
       log.debug({ bytes: frame.byteLength, max: maxMeshFrame, peer: n.peer }, 'mesh message larger than the mesh frame limit; dropped (raise maxMeshFrameBytes and the channel maximum together)')
       return false
     }
-    if (!n.outbox.push(frame, droppable)) {
+    if (!n.outbox.push(frame, droppable, urgent)) {
       if (droppable) counters.meshQueueDrops++
       return false
     }
@@ -303,29 +304,29 @@ export function createZenohRouter (config: ZenohRouterConfig, deps: ZenohRouterD
     return true
   }
   function broadcast (msg: MeshMsg): void {
-    for (const n of neighbours.values()) sendTo(n, msg, false)
+    for (const n of neighbours.values()) sendTo(n, msg, false, true)
   }
 
   function announce (o: Origin, n: Neighbour): void {
     const best = o.best
     if (best === undefined || best.via === n.peer || best.view.path.includes(n.peer)) {
-      if (o.announced.delete(n.peer)) sendTo(n, [T.UNROUTE, o.peer], false)
+      if (o.announced.delete(n.peer)) sendTo(n, [T.UNROUTE, o.peer], false, true)
       return
     }
     if (best.view.path.length + 1 > MAX_PATH) {
-      if (o.announced.delete(n.peer)) sendTo(n, [T.UNROUTE, o.peer], false)
+      if (o.announced.delete(n.peer)) sendTo(n, [T.UNROUTE, o.peer], false, true)
       return
     }
     const decls: WireDecl[] = []
     for (const d of best.view.decls.values()) decls.push([d.id, d.kind, d.key, d.complete])
     o.announced.add(n.peer)
-    sendTo(n, [T.ROUTE, o.peer, [self, ...best.view.path], decls], false)
+    sendTo(n, [T.ROUTE, o.peer, [self, ...best.view.path], decls], false, true)
   }
 
   function syncNeighbour (n: Neighbour): void {
-    sendTo(n, [T.ROUTE, self, [self], [...selfDecls.values()]], false)
+    sendTo(n, [T.ROUTE, self, [self], [...selfDecls.values()]], false, true)
     for (const o of origins.values()) announce(o, n)
-    sendTo(n, [T.SYNCED], false)
+    sendTo(n, [T.SYNCED], false, true)
   }
 
   // ---- origin views ----------------------------------------------------------------------
@@ -361,7 +362,7 @@ export function createZenohRouter (config: ZenohRouterConfig, deps: ZenohRouterD
   function forwardDelta (o: Origin, msg: MeshMsg): void {
     for (const peer of o.announced) {
       const n = neighbours.get(peer)
-      if (n !== undefined) sendTo(n, msg, false)
+      if (n !== undefined) sendTo(n, msg, false, true)
     }
   }
 
