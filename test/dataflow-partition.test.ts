@@ -3,7 +3,8 @@
  * bridge: the producer may run on alpha or charlie, the consumer on bravo. The producer's host is
  * cut off: it goes on producing alone, the other side elects a new producer under a newer epoch.
  * After the link comes back exactly one instance of each node remains, and the consumer drops the
- * samples the loser keeps sending (its producer lingers 2.5 s after STOP) as stale.
+ * samples the loser keeps sending (its producer lingers 2.5 s after STOP) as stale. A `strict`
+ * singleton runs on the majority side only.
  */
 import { describe, it, expect } from 'vitest'
 import { readFileSync } from 'node:fs'
@@ -33,7 +34,7 @@ describe.skipIf(skip !== undefined)('a dataflow across a partition', () => {
       const dirs = peers.map(p => p.dataDir)
       const r = await (peers[0] as TestPeer).cli(['deploy', join(FIXTURES, 'partition.yml'), '--name', 'part'])
       expect(r.code, r.stderr).toBe(0)
-      const running = (f: PsFlow[]): boolean => ['producer', 'consumer'].every(n => nodeOf(f, 'part', n)?.state === 'running')
+      const running = (f: PsFlow[]): boolean => ['producer', 'consumer', 'singleton'].every(n => nodeOf(f, 'part', n)?.state === 'running')
       const before = await psAgrees(peers, running, { timeoutMs: 30_000, what: 'part running everywhere' })
       await eventually(async () => lastRun(await logs(peers[0] as TestPeer, 'part', 'consumer')).length > 3, { timeoutMs: 15_000, what: 'data flowing before the partition' })
 
@@ -57,6 +58,12 @@ describe.skipIf(skip !== undefined)('a dataflow across a partition', () => {
       await eventually(async () => lastRun(await logs(bravo, 'part', 'consumer')).some(g => g.producer === other.name), { timeoutMs: 15_000, what: `data from ${other.name}` })
       await eventually(async () => (await sent()) > sentBefore + 20, { timeoutMs: 15_000, what: `${lone.name} goes on producing` })
       expect(new Set(nodeProcesses(dirs, 'part', 'producer.ts').map(x => x.dataDir)).size).toBe(2)
+      // the strict singleton runs on the majority side only, never on both
+      expect(nodeOf(await ps(lone), 'part', 'singleton')).toMatchObject({ peer: null, state: 'stopped' })
+      await eventually(() => {
+        const where = new Set(nodeProcesses(dirs, 'part', 'idle.ts').map(x => x.dataDir))
+        return where.size === 1 && !where.has(lone.dataDir)
+      }, { timeoutMs: 10_000, what: 'the strict singleton only on the majority side' })
       const sides = Math.max(...[loneView, restView].map(f => nodeOf(f, 'part', 'producer')?.epoch ?? 0))
       console.log(`partition: ${lone.name} alone runs the producer at epoch ${nodeOf(loneView, 'part', 'producer')?.epoch}; ${other.name} took it over at epoch ${nodeOf(restView, 'part', 'producer')?.epoch} ${tookOverMs} ms after the cut`)
 
@@ -64,10 +71,10 @@ describe.skipIf(skip !== undefined)('a dataflow across a partition', () => {
       net.setLink(i, true)
       const healAt = Date.now()
       const after = await psAgrees(peers, running, { timeoutMs: 45_000, what: 'ps agrees after heal' })
-      await eventually(() => ['producer.ts', 'consumer.ts'].every(s => new Set(nodeProcesses(dirs, 'part', s).map(x => x.dataDir)).size === 1), { timeoutMs: 30_000, what: 'one instance per node' })
+      await eventually(() => ['producer.ts', 'consumer.ts', 'idle.ts'].every(s => new Set(nodeProcesses(dirs, 'part', s).map(x => x.dataDir)).size === 1), { timeoutMs: 30_000, what: 'one instance per node' })
       const healedMs = Date.now() - healAt
       // the survivors are where every peer's ps says they are (a stopped producer may linger 2.5 s)
-      for (const [node, script] of [['producer', 'producer.ts'], ['consumer', 'consumer.ts']] as const) {
+      for (const [node, script] of [['producer', 'producer.ts'], ['consumer', 'consumer.ts'], ['singleton', 'idle.ts']] as const) {
         const holder = peers.find(p => p.name === nodeOf(after, 'part', node)?.peer) as TestPeer
         expect(nodeProcesses(dirs, 'part', script).every(x => x.dataDir === holder.dataDir), node).toBe(true)
       }

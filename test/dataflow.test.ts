@@ -7,8 +7,9 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest'
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { TestPeer, eventually } from './harness.ts'
-import { formSwarm, disposeAll, psAgrees, psView, nodeOf, ps, logs, parseConsumerLog, nodeProcesses, DataTap, FIXTURES, FLOW_FILE } from './dataflow-helpers.ts'
+import { spawn } from 'node:child_process'
+import { TestPeer, eventually, PEER_BIN } from './harness.ts'
+import { formSwarm, disposeAll, psAgrees, psView, nodeOf, ps, logs, parseConsumerLog, nodeProcesses, DataTap, FIXTURES, FLOW_FILE, type PsFlow } from './dataflow-helpers.ts'
 import { outputKey } from '../mesh/zenoh/keys.ts'
 
 /** A copy of the fixture directory to edit; removed on dispose. */
@@ -66,6 +67,18 @@ describe('a dataflow on a three-peer swarm', () => {
     const all = await logs(c, 'pipe', undefined, ['--tail', '2', '--timestamps'])
     expect(all).toMatch(/^\[producer\] \S*\d{4}-\d\d-\d\dT\S+ .*(producer up on alpha@1|sent \d+ from alpha@1)/m)
     expect(all).toMatch(/^\[consumer\] \S*\d{4}-\d\d-\d\dT\S+ .*got \d+ from alpha@1/m)
+
+    // --follow streams new lines from the remote peer until the client goes away
+    const follow = spawn(PEER_BIN, ['logs', 'pipe', 'consumer', '--follow', '--tail', '0', '--data-dir', c.dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
+    try {
+      let out = ''
+      follow.stdout.on('data', (d: Buffer) => { out += d.toString() })
+      await eventually(() => parseConsumerLog(out).length >= 3, { timeoutMs: 15_000, what: 'followed lines' })
+      const followed = parseConsumerLog(out)
+      expect(followed[0]?.value ?? 0).toBeGreaterThan(got.at(-1)?.value ?? 0)
+    } finally {
+      follow.kill('SIGINT')
+    }
 
     // inspect a node: the definition and where it runs
     const ins = await c.json<{ instance: { peer: string, state: string }, definitionHash: string }>(['inspect', 'pipe/consumer'])
@@ -140,10 +153,14 @@ describe('a dataflow on a three-peer swarm', () => {
   })
 
   it('a node that crashes in a loop backs off and ends failed; the peer stays healthy', async () => {
+    // every state `peer ps` reports on the way (polled through the control API, no CLI process)
+    const seen = new Set<string>()
+    const poll = setInterval(() => { void a.api<PsFlow[]>('/flows').then(f => { const s = nodeOf(f, 'crashy', 'crasher')?.state; if (s) seen.add(s) }, () => {}) }, 25)
     const r = await c.cli(['deploy', join(FIXTURES, 'crash.yml'), '--name', 'crashy'])
     expect(r.code, r.stderr).toBe(0)
     const t0 = Date.now()
-    const flows = await psAgrees([a, b, c], f => nodeOf(f, 'crashy', 'crasher')?.state === 'failed', { timeoutMs: 20_000, what: 'crasher failed on every peer' })
+    const flows = await psAgrees([a, b, c], f => nodeOf(f, 'crashy', 'crasher')?.state === 'failed', { timeoutMs: 20_000, what: 'crasher failed on every peer' }).finally(() => clearInterval(poll))
+    expect([...seen]).toEqual(expect.arrayContaining(['restarting', 'failed']))
     const crasher = nodeOf(flows, 'crashy', 'crasher')
     expect(crasher?.restarts).toBe(3)
     console.log(`crash loop: failed after ${crasher?.restarts} restarts, ${Date.now() - t0} ms after the deploy, on ${crasher?.peer}`)

@@ -9,7 +9,7 @@ import type { PeerRuntime } from '../runtime/peer.ts'
 import type { ZenohRouter } from '../../mesh/zenoh/index.ts'
 import type { ClaimRecord, DataflowRecord, JsonValue, InstanceRecord } from '../../crdt-state/index.ts'
 import type { FramedChannel, PeerIdString } from '../../mesh/index.ts'
-import { parseDescriptor, nodeDefinitionHash, diffDataflows, type Dataflow, type NormalizedNode } from '../dataflow/index.ts'
+import { parseDescriptor, nodeDefinitionHash, diffDataflows, checkDataflow, type Dataflow, type NormalizedNode } from '../dataflow/index.ts'
 import { computePlacement, hrwScore, resolveConflict, type ClaimContender, type NodePlacement } from '../placement/index.ts'
 import { createSupervisor, readLogs, followLogs, type Supervisor, type InstanceSpec, type InstanceInfo } from '../supervisor/index.ts'
 import { createFileStore, sha256, MAX_FILE_BYTES, FILES_PROTOCOL, type FileStore } from '../files/index.ts'
@@ -39,6 +39,12 @@ const FLOW_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/
 /** A shipped file's path: relative, '/'-separated, no '..' or empty segments. */
 const safeRelPath = (p: string): boolean => p.length > 0 && p.length < 1024 && !p.startsWith('/') && !p.includes('\\') && p.split('/').every(seg => seg !== '' && seg !== '.' && seg !== '..')
 
+/**
+ * An instance record with the epoch it runs under. The document stores records as JSON and keeps
+ * fields its schema does not name; `epoch` is optional for records of earlier versions.
+ */
+type EpochInstanceRecord = InstanceRecord & { epoch?: number }
+
 /** A node's key: `flow/node` (flow names and node ids never contain '/'). */
 const keyOf = (flow: string, node: string): string => `${flow}/${node}`
 
@@ -56,11 +62,6 @@ function nodeKeyOfClaim (docKey: string, claim: { peerId: string }): string | un
   if (parts.length === 2) return docKey
   if (parts.length === 3 && parts[2] === claim.peerId) return `${parts[0]}/${parts[1]}`
   return undefined
-}
-
-function isDataflow (v: unknown): v is Dataflow {
-  return typeof v === 'object' && v !== null && Array.isArray((v as { nodes?: unknown }).nodes) &&
-    (v as { nodes: unknown[] }).nodes.every(n => typeof n === 'object' && n !== null && typeof (n as { id?: unknown }).id === 'string' && typeof (n as { deploy?: unknown }).deploy === 'object')
 }
 
 /**
@@ -109,11 +110,27 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
   const members = (): Array<{ peerId: string, name: string, caps: string[], labels: Record<string, string>, resources: { cpu?: number, memory_mb?: number } }> =>
     doc.listMembers().filter(m => !doc.isRevoked(m.publicKey)).map(m => ({ peerId: m.peerId, name: m.name, caps: m.caps, labels: m.labels, resources: m.resources }))
 
+  /** Problems already logged (each once: reconciles run several times a second). */
+  const warned = new Set<string>()
+  const warnOnce = (id: string, fields: Record<string, unknown>, msg: string): void => {
+    if (warned.has(id)) return
+    if (warned.size > 1000) warned.clear()
+    warned.add(id)
+    log.warn(fields, msg)
+  }
+
+  /** The document's dataflows that pass the dataflow guard (the document is network input). */
   const flows = (): Array<{ record: DataflowRecord, dataflow: Dataflow }> => {
     const out: Array<{ record: DataflowRecord, dataflow: Dataflow }> = []
     for (const r of doc.listDataflows()) {
-      if (!isDataflow(r.spec)) { counters.badFlows++; log.warn({ flow: r.name }, 'dataflow record with a malformed spec; ignored'); continue }
-      out.push({ record: r, dataflow: r.spec })
+      const check = checkDataflow(r.spec)
+      const problem = !FLOW_NAME.test(r.name) ? 'invalid flow name' : check.ok ? undefined : check.reason
+      if (problem !== undefined || !check.ok) {
+        counters.badFlows++
+        warnOnce(`flow ${r.name} ${r.version}`, { flow: r.name, version: r.version, problem }, 'dataflow record fails the dataflow guard; ignored (nothing of it runs here)')
+        continue
+      }
+      out.push({ record: r, dataflow: check.dataflow })
     }
     return out
   }
@@ -123,7 +140,11 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
     const out = new Map<string, Array<{ docKey: string, claim: ClaimRecord }>>()
     for (const [docKey, claim] of Object.entries(doc.listClaims())) {
       const key = nodeKeyOfClaim(docKey, claim)
-      if (key === undefined) { counters.badClaims++; continue }
+      if (key === undefined) {
+        counters.badClaims++
+        warnOnce(`claim ${docKey}`, { key: docKey, peer: claim.peerId }, 'claim under a key that is neither flow/node nor flow/node/<its peer>; ignored')
+        continue
+      }
       out.set(key, [...(out.get(key) ?? []), { docKey, claim }])
     }
     return out
@@ -260,7 +281,9 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
         const d = desired.get(key)
         if (d && nodeDefinitionHash(d.node) === r.defHash && d.epoch === r.epoch) continue
         const elsewhere = typeof placedOn.get(key) === 'string'
-        beginStop(key, d ? (d.epoch !== r.epoch ? 'epoch changed' : 'redeploy') : elsewhere ? 'placement' : 'flow stopped', d ? 'none' : elsewhere ? 'remove' : 'stopped')
+        const flowRunning = byName.get(r.flow)?.record.state === 'running'
+        const reason = d ? (d.epoch !== r.epoch ? 'epoch changed' : 'redeploy') : elsewhere ? 'placed elsewhere' : flowRunning ? 'unplaced (no eligible peer, or a strict node without a majority)' : 'flow stopped or removed'
+        beginStop(key, reason, d ? 'none' : elsewhere ? 'remove' : 'stopped')
       }
       // Our claims: one per node we hold, under our own key (so claims from two sides of a partition
       // never overwrite each other); ours that lost to another contender are withdrawn.
@@ -328,9 +351,9 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
     // Only the instance this peer wants: the states of one being stopped are settled by beginStop.
     if (!running.has(info.key)) return
     const ik = peerKey(info.key, self)
-    const prev = doc.getInstance(ik)
-    const rec: InstanceRecord = { peerId: self, state: info.state, restarts: info.restarts, startedAt: info.startedAt ?? Date.now() }
-    if (prev && prev.peerId === rec.peerId && prev.state === rec.state && prev.restarts === rec.restarts && prev.startedAt === rec.startedAt) return
+    const prev: EpochInstanceRecord | undefined = doc.getInstance(ik)
+    const rec: EpochInstanceRecord = { peerId: self, state: info.state, restarts: info.restarts, startedAt: info.startedAt ?? Date.now(), epoch: info.epoch }
+    if (prev && prev.peerId === rec.peerId && prev.state === rec.state && prev.restarts === rec.restarts && prev.startedAt === rec.startedAt && prev.epoch === rec.epoch) return
     doc.putInstance(ik, rec)
   }
 
@@ -339,7 +362,7 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
   const nameOf = (peer: string | null): string | null => peer === null ? null : (doc.getMember(peer)?.name ?? peer)
 
   /** The instance record a peer wrote for a node (under its own key; the shared key from earlier versions as a fallback). */
-  const instanceOf = (key: string, peer: string): InstanceRecord | undefined => {
+  const instanceOf = (key: string, peer: string): EpochInstanceRecord | undefined => {
     const own = doc.getInstance(peerKey(key, peer))
     if (own?.peerId === peer) return own
     const legacy = doc.getInstance(key)
@@ -356,7 +379,10 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
         const key = keyOf(record.name, n.id)
         const p = placement.get(key)
         const holder = record.state === 'running' ? (p?.peerId ?? null) : null
-        const inst = holder === null ? undefined : instanceOf(key, holder)
+        // The holder's record counts only for the epoch it holds the node under now: a record of
+        // an earlier epoch is an instance about to be replaced (after a freeze or a heal).
+        const rec = holder === null ? undefined : instanceOf(key, holder)
+        const inst = rec !== undefined && (typeof rec.epoch !== 'number' || rec.epoch === p?.epoch) ? rec : undefined
         const current = inst !== undefined
         const state = record.state !== 'running' ? 'stopped' : holder === null ? 'stopped' : current ? inst.state : 'starting'
         return {
@@ -374,6 +400,7 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
 
   const routes = {
     'GET /flows': async () => ps().map(f => ({ ...f, nodes: f.nodes })),
+    'GET /flows/metrics': async () => ({ manager: { ...counters, running: running.size, stopping: stopping.size }, supervisor: { ...supervisor.counters }, files: { ...files.counters } }),
     'POST /flows/deploy': async ({ body }: { body: unknown }) => {
       const b = body as { name?: unknown, source?: unknown, files?: unknown }
       if (typeof b.name !== 'string' || typeof b.source !== 'string') throw new UsageError('deploy needs a name and the descriptor source')
@@ -406,7 +433,8 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
         n.fileDigests = mine.digests
       }
       const old = doc.getDataflow(b.name)
-      const diff = diffDataflows(old && isDataflow(old.spec) ? old.spec : { nodes: [] }, dataflow)
+      const oldSpec = old === undefined ? undefined : checkDataflow(old.spec)
+      const diff = diffDataflows(oldSpec?.ok === true ? oldSpec.dataflow : { nodes: [] }, dataflow)
       if (old && old.state === 'running' && diff.added.length + diff.removed.length + diff.changed.length === 0) {
         return { name: b.name, version: old.version, ...diff, files: Object.keys(digests).length }
       }
@@ -429,8 +457,9 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
     },
     'POST /flows/plan': async ({ body }: { body: unknown }) => {
       const b = body as { name?: unknown, dataflow?: unknown }
-      if (typeof b.name !== 'string' || !isDataflow(b.dataflow)) throw new UsageError('plan needs a name and a parsed dataflow')
-      return place({ name: b.name, dataflow: b.dataflow }, true).filter(p => p.flow === b.name).map(p => ({
+      const check = checkDataflow(b.dataflow)
+      if (typeof b.name !== 'string' || !check.ok) throw new UsageError(`plan needs a name and a parsed dataflow${check.ok ? '' : ` (${check.reason}); the CLI and the peer may be of different versions`}`)
+      return place({ name: b.name, dataflow: check.dataflow }, true).filter(p => p.flow === b.name).map(p => ({
         node: p.node, peer: p.peerId, peerName: nameOf(p.peerId), epoch: p.epoch, reason: p.reason,
         candidates: (p.candidates ?? []).map(c => ({ peer: c.peerId, name: c.name, live: c.live, eligible: c.eligible, reason: c.reason, score: c.total ?? undefined, sticky: c.bonus > 0, chosen: c.chosen })),
       }))
