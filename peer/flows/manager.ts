@@ -7,10 +7,11 @@ import { UsageError, SwarmflowError } from '../../common/errors.ts'
 import type { PeerConfig } from '../config/index.ts'
 import type { PeerRuntime } from '../runtime/peer.ts'
 import type { ZenohRouter } from '../../mesh/zenoh/index.ts'
-import type { ClaimRecord, DataflowRecord, JsonValue, InstanceRecord } from '../../crdt-state/index.ts'
+import type { DataflowRecord, JsonValue, InstanceRecord } from '../../crdt-state/index.ts'
 import type { FramedChannel, PeerIdString } from '../../mesh/index.ts'
 import { parseDescriptor, nodeDefinitionHash, diffDataflows, checkDataflow, type Dataflow, type NormalizedNode } from '../dataflow/index.ts'
-import { computePlacement, hrwScore, resolveConflict, type ClaimContender, type NodePlacement } from '../placement/index.ts'
+import { computePlacement, type NodePlacement } from '../placement/index.ts'
+import { indexClaims, resolveHolders, claimsToWithdraw, nodeKey, peerKey, type ClaimIndex } from './claims.ts'
 import { createSupervisor, readLogs, followLogs, type Supervisor, type InstanceSpec, type InstanceInfo } from '../supervisor/index.ts'
 import { createFileStore, sha256, MAX_FILE_BYTES, FILES_PROTOCOL, type FileStore } from '../files/index.ts'
 
@@ -44,25 +45,6 @@ const safeRelPath = (p: string): boolean => p.length > 0 && p.length < 1024 && !
  * fields its schema does not name; `epoch` is optional for records of earlier versions.
  */
 type EpochInstanceRecord = InstanceRecord & { epoch?: number }
-
-/** A node's key: `flow/node` (flow names and node ids never contain '/'). */
-const keyOf = (flow: string, node: string): string => `${flow}/${node}`
-
-/**
- * Claims and instance records live under `flow/node/<peerId>`: each peer writes only its own
- * keys, so the two sides of a healed partition never overwrite each other's claim (an Automerge
- * map keeps one winner per key, by op order — not by our heal rule) and every contender stays
- * readable until its owner withdraws it.
- */
-const peerKey = (key: string, peer: string): string => `${key}/${peer}`
-
-/** The node key a claim is about: `flow/node/<peerId>` (its own peer), or `flow/node` as written by earlier versions. */
-function nodeKeyOfClaim (docKey: string, claim: { peerId: string }): string | undefined {
-  const parts = docKey.split('/')
-  if (parts.length === 2) return docKey
-  if (parts.length === 3 && parts[2] === claim.peerId) return `${parts[0]}/${parts[1]}`
-  return undefined
-}
 
 /**
  * Turns dataflow intent in the swarm document into running node instances on this peer:
@@ -136,35 +118,16 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
   }
 
   /** Every claim on each node key: contenders from both sides of a healed partition included. */
-  const claimIndex = (): Map<string, Array<{ docKey: string, claim: ClaimRecord }>> => {
-    const out = new Map<string, Array<{ docKey: string, claim: ClaimRecord }>>()
-    for (const [docKey, claim] of Object.entries(doc.listClaims())) {
-      const key = nodeKeyOfClaim(docKey, claim)
-      if (key === undefined) {
-        counters.badClaims++
-        warnOnce(`claim ${docKey}`, { key: docKey, peer: claim.peerId }, 'claim under a key that is neither flow/node nor flow/node/<its peer>; ignored')
-        continue
-      }
-      out.set(key, [...(out.get(key) ?? []), { docKey, claim }])
+  const claimIndex = (): ClaimIndex => {
+    const index = indexClaims(doc.listClaims())
+    for (const docKey of index.ignored) {
+      counters.badClaims++
+      warnOnce(`claim ${docKey}`, { key: docKey }, 'claim under a key that is neither flow/node nor flow/node/<its peer>; ignored')
     }
-    return out
+    return index
   }
 
-  /** The heal rule over all contenders: highest epoch, then HRW score, then smaller peer id. */
-  const winners = (index: Map<string, Array<{ docKey: string, claim: ClaimRecord }>>): Record<string, { peerId: string, epoch: number, docKey: string }> => {
-    const out: Record<string, { peerId: string, epoch: number, docKey: string }> = {}
-    for (const [key, cs] of index) {
-      let best: (ClaimContender & { docKey: string }) | undefined
-      for (const { docKey, claim } of cs) {
-        const c = { peerId: claim.peerId, epoch: claim.epoch, score: hrwScore(claim.peerId, key), docKey }
-        best = best === undefined ? c : resolveConflict(best, c)
-      }
-      if (best) out[key] = { peerId: best.peerId, epoch: best.epoch, docKey: best.docKey }
-    }
-    return out
-  }
-
-  const place = (extra?: { name: string, dataflow: Dataflow }, explain = false, previous = winners(claimIndex())): NodePlacement[] => {
+  const place = (extra?: { name: string, dataflow: Dataflow }, explain = false, previous = resolveHolders(claimIndex())): NodePlacement[] => {
     const fs = flows().filter(f => f.record.name !== extra?.name).map(f => ({ name: f.record.name, state: f.record.state, nodes: f.dataflow.nodes }))
     if (extra) fs.push({ name: extra.name, state: 'running', nodes: extra.dataflow.nodes })
     const ms = members()
@@ -207,7 +170,7 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
   }
 
   const specFor = (record: DataflowRecord, node: NormalizedNode, epoch: number): InstanceSpec => ({
-    key: keyOf(record.name, node.id),
+    key: nodeKey(record.name, node.id),
     flow: record.name,
     nodeId: node.id,
     path: node.pathKind === 'file' ? join(nodeDir(record.name, record.version), node.path) : node.path,
@@ -263,7 +226,7 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
       const fl = flows()
       const byName = new Map(fl.map(f => [f.record.name, f]))
       const index = claimIndex()
-      const held = winners(index)
+      const held = resolveHolders(index)
       const placement = place(undefined, false, held)
       const desired = new Map<string, { record: DataflowRecord, node: NormalizedNode, epoch: number }>()
       const placedOn = new Map<string, string | null>()
@@ -292,15 +255,7 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
         const mine = doc.getClaim(ck)
         if (!mine || mine.peerId !== self || mine.epoch !== d.epoch) doc.putClaim(ck, { peerId: self, epoch: d.epoch, at: now })
       }
-      for (const [key, cs] of index) {
-        if (desired.has(key)) continue
-        const win = held[key]
-        for (const { docKey, claim } of cs) {
-          if (claim.peerId !== self) continue
-          // Only a claim that is not the winner may go: removing the winner would lose the epoch history.
-          if ((win !== undefined && win.docKey !== docKey) || !byName.has(key.split('/')[0] as string)) doc.removeClaim(docKey)
-        }
-      }
+      for (const docKey of claimsToWithdraw(index, held, self, new Set(desired.keys()), flow => byName.has(flow))) doc.removeClaim(docKey)
       // Start what is ours.
       for (const [key, d] of desired) {
         if (running.has(key) || stopping.has(key)) continue
@@ -376,7 +331,7 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
       state: record.state,
       version: record.version,
       nodes: dataflow.nodes.map(n => {
-        const key = keyOf(record.name, n.id)
+        const key = nodeKey(record.name, n.id)
         const p = placement.get(key)
         const holder = record.state === 'running' ? (p?.peerId ?? null) : null
         // The holder's record counts only for the epoch it holds the node under now: a record of
@@ -492,8 +447,8 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
         definition: node,
         definitionHash: nodeDefinitionHash(node),
         instance: p?.nodes.find(n => n.id === nodeId),
-        holder: winners(index)[target] ?? null,
-        claims: (index.get(target) ?? []).map(({ claim }) => ({ ...claim, peerName: nameOf(claim.peerId) })),
+        holder: resolveHolders(index)[target] ?? null,
+        claims: (index.byNode.get(target) ?? []).map(({ claim }) => ({ ...claim, peerName: nameOf(claim.peerId) })),
       }
     },
     'GET /flows/logs': async ({ query, signal }: { query: URLSearchParams, signal: AbortSignal }, res: ServerResponse) => {
@@ -509,7 +464,7 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
       const byPeer = new Map<string, string[]>()
       const placement = new Map(place().map(p => [p.key, p.peerId]))
       for (const id of nodeIds) {
-        const holder = placement.get(keyOf(flow, id)) ?? self
+        const holder = placement.get(nodeKey(flow, id)) ?? self
         byPeer.set(holder, [...(byPeer.get(holder) ?? []), id])
       }
       await Promise.all([...byPeer].map(async ([peer, ids]) => {
