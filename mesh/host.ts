@@ -11,6 +11,7 @@ import type { Logger } from '../common/log.ts'
 import type { ChannelHandler, FramedChannel, PeerIdString } from './interfaces.ts'
 import { createFramedChannel, type FramedChannelOptions } from './framed.ts'
 import { DialError } from './errors.ts'
+import { coalesceWrites, noiseCrypto } from './transport.ts'
 
 export interface MeshHostConfig {
   /** Multiaddrs to listen on, e.g. /ip4/0.0.0.0/tcp/0. */
@@ -74,7 +75,8 @@ export async function createMeshHost (config: MeshHostConfig, deps: MeshHostDeps
     start: false,
     addresses: { listen: config.listen },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    // native ChaCha with cached keys; the writes of one event-loop turn in one Noise message (transport.ts)
+    connectionEncrypters: [coalesceWrites(noise({ crypto: noiseCrypto }))],
     streamMuxers: [yamux()],
     peerDiscovery,
     services: { identify: identify() },
