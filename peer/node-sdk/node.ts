@@ -11,7 +11,7 @@
  * Arrow IPC streams with the metadata in the sample attachment (codec.ts). Leaving the loop (after
  * STOP, or by `break`) closes the node.
  */
-import { Config, Encoding, SampleKind, Session, type LivelinessToken, type Publisher, type Sample, type Subscriber } from '@eclipse-zenoh/zenoh-ts'
+import { Encoding, SampleKind, type Session, type LivelinessToken, type Publisher, type Sample, type Subscriber } from '@eclipse-zenoh/zenoh-ts'
 import type { Table } from 'apache-arrow'
 import { createLogger, type Logger } from '../../common/log.ts'
 // keys.ts directly (not mesh/zenoh/index.ts): it has no dependencies, and the index would load the
@@ -19,6 +19,7 @@ import { createLogger, type Logger } from '../../common/log.ts'
 import { ARROW_STREAM_ENCODING, nodeAliveKey, nodeKey, outputKey } from '../../mesh/zenoh/keys.ts'
 import { decodeIpc, decodeMetadata, emptyValue, encodeMetadata, encodeTable, tableValue, toTable, validParameters } from './codec.ts'
 import { readNodeConfig } from './config.ts'
+import { openZenohSession } from './socket.ts'
 import { DataPlaneConnectError, InvalidIpcError, InvalidParametersError, NodeClosedError, UnknownOutputError } from './errors.ts'
 import { InputEvents } from './events.ts'
 import { HybridLogicalClock } from './hlc.ts'
@@ -128,7 +129,7 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
     quietZenohConsole(logger)
     let session: Session
     try {
-      session = await withTimeout(Session.open(new Config(cfg.zenoh)), options.openTimeoutMs ?? 5000, () => new DataPlaneConnectError(cfg.zenoh))
+      session = await withTimeout(openZenohSession(cfg.zenoh), options.openTimeoutMs ?? 5000, () => new DataPlaneConnectError(cfg.zenoh))
     } catch (err) {
       throw err instanceof DataPlaneConnectError ? err : new DataPlaneConnectError(cfg.zenoh, { cause: err })
     }

@@ -1,0 +1,51 @@
+/**
+ * The WebSocket a node's zenoh-ts session runs on.
+ *
+ * zenoh-ts opens `new WebSocket(url)` on the global constructor (undici's in Node), which masks
+ * every client frame with a random key in JavaScript, and the router's `ws` server unmasks it
+ * byte by byte again (no native bufferutil here): for 30 fps VGA frames that was ~25 % of the
+ * router's CPU and ~20 % of each sender's. RFC 6455 masks client frames to protect shared proxies
+ * and caches from cross-protocol attacks by hostile browser scripts; a node talking to its own peer
+ * over loopback has no intermediary, so for loopback endpoints we use the `ws` client with an
+ * all-zero mask, which both ends skip (ws sender and receiver test for it). Anything else keeps
+ * the platform WebSocket and random masks.
+ */
+import { Config, Session } from '@eclipse-zenoh/zenoh-ts'
+import { WebSocket as WsWebSocket } from 'ws'
+
+const zeroMask = (mask: Uint8Array): Uint8Array => mask.fill(0)
+
+class LoopbackWebSocket extends WsWebSocket {
+  constructor (url: string | URL, protocols?: string | string[]) {
+    super(url, protocols, { generateMask: zeroMask, perMessageDeflate: false })
+    // an EventEmitter 'error' without a listener is thrown; zenoh-ts's connect retry leaves sockets
+    // without handlers (the platform WebSocket, an EventTarget, ignores such errors): do the same
+    this.on('error', () => {})
+  }
+}
+
+export function isLoopbackUrl (url: string): boolean {
+  try {
+    const host = new URL(url).hostname
+    return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\./.test(host)
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Opens a zenoh-ts session on `url`. zenoh-ts reads the global `WebSocket` when it connects, so the
+ * loopback constructor is installed for the duration of the open only (node processes open their
+ * session once, at init).
+ */
+export async function openZenohSession (url: string): Promise<Session> {
+  if (!isLoopbackUrl(url)) return await Session.open(new Config(url))
+  const g = globalThis as { WebSocket?: unknown }
+  const platform = g.WebSocket
+  g.WebSocket = LoopbackWebSocket
+  try {
+    return await Session.open(new Config(url))
+  } finally {
+    g.WebSocket = platform
+  }
+}
