@@ -1,12 +1,13 @@
 /**
- * Echo servers for the baselines, each run as its own process: `tcp` (raw socket) and `libp2p`
- * (a bare Noise + yamux stream). Prints one JSON line {ready, port|addr} on stdout when listening.
+ * Echo servers for the baselines, each run as its own process: `tcp` (raw socket), `libp2p`
+ * (a bare stock Noise + yamux stream) and `libp2p-tuned` (the same with mesh/transport.ts). Prints one JSON line {ready, port|addr} on stdout when listening.
  * Frames are u32 big-endian length + bytes in both cases so the client code is shared.
  */
 import { createServer } from 'node:net'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
+import { coalesceWrites, noiseCrypto } from '../../mesh/transport.ts'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 
@@ -23,12 +24,13 @@ async function main (): Promise<void> {
       const a = server.address()
       console.log(JSON.stringify({ ready: true, port: typeof a === 'object' && a ? a.port : 0 }))
     })
-  } else if (kind === 'libp2p') {
+  } else if (kind === 'libp2p' || kind === 'libp2p-tuned') {
     const node = await createLibp2p({
       privateKey: await generateKeyPair('Ed25519'),
       addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
       transports: [tcp()],
-      connectionEncrypters: [noise()],
+      // 'libp2p-tuned': the same link settings as createMeshHost (mesh/transport.ts)
+      connectionEncrypters: [kind === 'libp2p-tuned' ? coalesceWrites(noise({ crypto: noiseCrypto })) : noise()],
       streamMuxers: [yamux()],
       connectionMonitor: { enabled: false },
     })
@@ -41,7 +43,7 @@ async function main (): Promise<void> {
     }, { maxInboundStreams: 16 })
     console.log(JSON.stringify({ ready: true, addr: node.getMultiaddrs()[0]?.toString() }))
   } else {
-    console.error(`usage: echo-servers.ts tcp|libp2p`)
+    console.error(`usage: echo-servers.ts tcp|libp2p|libp2p-tuned`)
     process.exit(2)
   }
   process.on('SIGTERM', () => process.exit(0))

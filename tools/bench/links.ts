@@ -10,6 +10,7 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
+import { coalesceWrites, noiseCrypto } from '../../mesh/transport.ts'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -73,11 +74,11 @@ export async function tcpLink (port: number): Promise<FrameLink> {
   }
 }
 
-export async function bareLibp2pLink (addr: string): Promise<FrameLink & { node: Libp2p }> {
+export async function bareLibp2pLink (addr: string, name = 'libp2p Noise+yamux', tuned = false): Promise<FrameLink & { node: Libp2p }> {
   const node = await createLibp2p({
     privateKey: await generateKeyPair('Ed25519'),
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [tuned ? coalesceWrites(noise({ crypto: noiseCrypto })) : noise()],
     streamMuxers: [yamux()],
     connectionMonitor: { enabled: false },
   })
@@ -86,7 +87,7 @@ export async function bareLibp2pLink (addr: string): Promise<FrameLink & { node:
   const d = new Deframer(f => cb(f))
   stream.addEventListener('message', (evt) => d.push(evt.data))
   return {
-    name: 'libp2p Noise+yamux',
+    name,
     node,
     async send (frame) {
       const ok = stream.send(new Uint8ArrayList(header(frame.byteLength), frame))
