@@ -97,6 +97,18 @@ export async function logs (p: TestPeer, flow: string, node?: string, extra: str
   return r.stdout
 }
 
+/** zenoh-ts 1.10 prints its connection chatter with console.log/warn; keep it out of test output. */
+const ZENOH_CHATTER = /^(Successfully opened session with id: |Connected to |Restart connection$|WebSocket has been disconnected from remote-api-plugin: |WebSocket error: $)/
+let quiet = false
+function quietZenohConsole (): void {
+  if (quiet) return
+  quiet = true
+  for (const level of ['log', 'warn', 'error'] as const) {
+    const orig = console[level].bind(console)
+    console[level] = (...args: unknown[]): void => { if (!(typeof args[0] === 'string' && ZENOH_CHATTER.test(args[0]))) orig(...args) }
+  }
+}
+
 export interface SubscribedSample { at: number, metadata: Metadata }
 
 /** A zenoh-ts subscriber on a peer's endpoint: records every sample's metadata with its arrival time. */
@@ -105,6 +117,7 @@ export class DataTap implements AsyncDisposable {
   private constructor (private readonly session: Session, private sub?: Subscriber) {}
 
   static async open (endpoint: string, keyExpr: string): Promise<DataTap> {
+    quietZenohConsole()
     const session = await Session.open(new Config(endpoint))
     const tap = new DataTap(session)
     tap.sub = await session.declareSubscriber(keyExpr, {

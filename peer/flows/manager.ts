@@ -41,10 +41,12 @@ const FLOW_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/
 const safeRelPath = (p: string): boolean => p.length > 0 && p.length < 1024 && !p.startsWith('/') && !p.includes('\\') && p.split('/').every(seg => seg !== '' && seg !== '.' && seg !== '..')
 
 /**
- * An instance record with the epoch it runs under. The document stores records as JSON and keeps
- * fields its schema does not name; `epoch` is optional for records of earlier versions.
+ * An instance record with the epoch it runs under and the first 16 hex digits of its definition
+ * hash. The document stores records as JSON and keeps fields its schema does not name; both are
+ * optional for records of earlier versions.
  */
-type EpochInstanceRecord = InstanceRecord & { epoch?: number }
+type EpochInstanceRecord = InstanceRecord & { epoch?: number, def?: string }
+const shortDef = (hash: string): string => hash.slice(0, 16)
 
 /**
  * Turns dataflow intent in the swarm document into running node instances on this peer:
@@ -307,8 +309,9 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
     if (!running.has(info.key)) return
     const ik = peerKey(info.key, self)
     const prev: EpochInstanceRecord | undefined = doc.getInstance(ik)
-    const rec: EpochInstanceRecord = { peerId: self, state: info.state, restarts: info.restarts, startedAt: info.startedAt ?? Date.now(), epoch: info.epoch }
-    if (prev && prev.peerId === rec.peerId && prev.state === rec.state && prev.restarts === rec.restarts && prev.startedAt === rec.startedAt && prev.epoch === rec.epoch) return
+    const def = shortDef(running.get(info.key)?.defHash ?? '')
+    const rec: EpochInstanceRecord = { peerId: self, state: info.state, restarts: info.restarts, startedAt: info.startedAt ?? Date.now(), epoch: info.epoch, def }
+    if (prev && prev.peerId === rec.peerId && prev.state === rec.state && prev.restarts === rec.restarts && prev.startedAt === rec.startedAt && prev.epoch === rec.epoch && prev.def === rec.def) return
     doc.putInstance(ik, rec)
   }
 
@@ -334,10 +337,11 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
         const key = nodeKey(record.name, n.id)
         const p = placement.get(key)
         const holder = record.state === 'running' ? (p?.peerId ?? null) : null
-        // The holder's record counts only for the epoch it holds the node under now: a record of
-        // an earlier epoch is an instance about to be replaced (after a freeze or a heal).
+        // The holder's record counts only for the epoch and definition it should run now: a record
+        // of an earlier epoch (after a freeze or a heal) or definition (a redeploy) is an instance
+        // about to be replaced.
         const rec = holder === null ? undefined : instanceOf(key, holder)
-        const inst = rec !== undefined && (typeof rec.epoch !== 'number' || rec.epoch === p?.epoch) ? rec : undefined
+        const inst = rec !== undefined && (typeof rec.epoch !== 'number' || rec.epoch === p?.epoch) && (typeof rec.def !== 'string' || rec.def === shortDef(nodeDefinitionHash(n))) ? rec : undefined
         const current = inst !== undefined
         const state = record.state !== 'running' ? 'stopped' : holder === null ? 'stopped' : current ? inst.state : 'starting'
         return {
