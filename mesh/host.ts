@@ -81,8 +81,10 @@ export async function createMeshHost (config: MeshHostConfig, deps: MeshHostDeps
     peerDiscovery,
     services: { identify: identify() },
     connectionManager: { maxConnections: 256, dialTimeout: 5000, reconnectRetries: 0 },
-    // Our own heartbeat watches liveness (mesh/liveness.ts); keep libp2p's monitor as a slow backstop.
-    connectionMonitor: { enabled: true, pingInterval: 10_000, abortConnectionOnPingFailure: true },
+    // Our own heartbeat watches liveness (mesh/liveness.ts). libp2p's monitor must not abort a
+    // connection that stalled during a partition: after the heal that connection carries traffic
+    // again, and aborting it then made members flap alive → dead → alive (and bumped epochs).
+    connectionMonitor: { enabled: true, pingInterval: 10_000, abortConnectionOnPingFailure: false },
     connectionGater: {
       denyDialPeer: denied,
       denyInboundEncryptedConnection: denied,

@@ -45,7 +45,7 @@ export interface PeerRuntime {
   start(): Promise<void>
   stop(): Promise<void>
   members(): MemberView[]
-  /** Peers that are alive right now (after suspicion), including ourselves. */
+  /** Peers not confirmed dead (alive or suspect), including ourselves: the live set placement uses. */
   livePeers(): PeerIdString[]
   status(): Record<string, unknown>
   addRoutes(routes: Record<string, ControlHandler>): void
@@ -389,7 +389,9 @@ export async function createPeerRuntime (opts: PeerRuntimeOptions): Promise<Peer
     },
     members,
     livePeers () {
-      return [selfId, ...liveness.list().filter(l => l.state === 'alive').map(l => l.peerId)]
+      // Placement reacts to membership changes only after suspicion (ARCHITECTURE.md): a suspect
+      // peer keeps its nodes until it is confirmed dead, so lossy radio does not flap placements.
+      return [selfId, ...liveness.list().filter(l => l.state !== 'dead').map(l => l.peerId)]
     },
     status,
     addRoutes (r) { Object.assign(routes, r) },
