@@ -7,9 +7,9 @@ export const HEARTBEAT_PROTOCOL = '/swarmflow/hb/1.0.0'
 export interface LivenessConfig {
   /** Heartbeat period on every direct link. Default 250 ms. */
   intervalMs?: number
-  /** No evidence of life for this long: suspect. Default 1000 ms. */
+  /** No evidence of life for this long: suspect. Default 750 ms. */
   suspectAfterMs?: number
-  /** No evidence of life for this long: dead. Default 2500 ms (a frozen peer is dead within 3 s). */
+  /** No evidence of life for this long: dead. Default 1500 ms (a frozen peer is dead within 3 s, and its nodes run elsewhere within 3 s). */
   deadAfterMs?: number
   /** How long a peer's observed departure is gossiped. Default 10 s. */
   goneGossipMs?: number
@@ -68,8 +68,8 @@ function isHeartbeat (x: unknown): x is Heartbeat {
  */
 export function createLiveness (config: LivenessConfig, deps: { logger: Logger, selfId: PeerIdString, now?: () => number }): Liveness {
   const interval = config.intervalMs ?? 250
-  const suspectAfter = config.suspectAfterMs ?? 1000
-  const deadAfter = config.deadAfterMs ?? 2500
+  const suspectAfter = config.suspectAfterMs ?? 750
+  const deadAfter = config.deadAfterMs ?? 1500
   const goneGossip = config.goneGossipMs ?? 10_000
   const now = deps.now ?? Date.now
   const log = deps.logger

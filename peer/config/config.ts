@@ -75,8 +75,8 @@ export const SETTINGS = [
   { key: 'zenohPrefix', flag: 'zenoh-prefix', env: 'SWARMFLOW_ZENOH_PREFIX', describe: 'Key prefix bridged with the backbone', default: () => 'swarmflow/**', parse: (r: string) => r },
   { key: 'control', flag: 'control', env: 'SWARMFLOW_CONTROL', describe: 'Loopback host:port of the local control API; port 0 = any free port', default: () => '127.0.0.1:0', parse: hostPort },
   { key: 'heartbeatMs', flag: 'heartbeat-ms', env: 'SWARMFLOW_HEARTBEAT_MS', describe: 'Heartbeat period on every mesh link', default: () => 250, parse: int },
-  { key: 'suspectMs', flag: 'suspect-ms', env: 'SWARMFLOW_SUSPECT_MS', describe: 'Silence before a member is suspect', default: () => 1000, parse: int },
-  { key: 'deadMs', flag: 'dead-ms', env: 'SWARMFLOW_DEAD_MS', describe: 'Silence before a member is dead', default: () => 2500, parse: int },
+  { key: 'suspectMs', flag: 'suspect-ms', env: 'SWARMFLOW_SUSPECT_MS', describe: 'Silence before a member is suspect', default: () => 750, parse: int },
+  { key: 'deadMs', flag: 'dead-ms', env: 'SWARMFLOW_DEAD_MS', describe: 'Silence before a member is dead', default: () => 1500, parse: int },
   { key: 'logLevel', flag: 'log-level', env: 'SWARMFLOW_LOG_LEVEL', describe: 'trace, debug, info, warn, error', default: () => 'info', parse: (r: string, from: string) => {
     if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(r)) throw new UsageError(`${from} must be one of trace, debug, info, warn, error, got '${r}'`)
     return r
