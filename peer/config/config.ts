@@ -19,6 +19,12 @@ export interface PeerConfig {
   zenohRouter: string | undefined
   /** Key prefix bridged with the backbone. */
   zenohPrefix: string
+  /** MQTT broker to bridge with (mqtt://HOST:PORT), if any. */
+  mqtt: string | undefined
+  /** Zenoh key prefix bridged with MQTT; default swarmflow/<swarm id>. */
+  mqttKeyPrefix: string | undefined
+  /** MQTT topic prefix; default the key prefix. */
+  mqttTopicPrefix: string | undefined
   /** Control API address: loopback host:port (port 0 = any). */
   control: string
   heartbeatMs: number
@@ -73,6 +79,9 @@ export const SETTINGS = [
   { key: 'zenohListen', flag: 'zenoh-listen', env: 'SWARMFLOW_ZENOH_LISTEN', describe: 'host:port of the local zenoh-ts (remote-api) endpoint; port 0 = any free port', default: () => '127.0.0.1:0', parse: hostPort },
   { key: 'zenohRouter', flag: 'zenoh-router', env: 'SWARMFLOW_ZENOH_ROUTER', describe: 'ws://HOST:PORT of a zenohd remote-api to join as a backbone', default: () => undefined, parse: (r: string) => r },
   { key: 'zenohPrefix', flag: 'zenoh-prefix', env: 'SWARMFLOW_ZENOH_PREFIX', describe: 'Key prefix bridged with the backbone', default: () => 'swarmflow/**', parse: (r: string) => r },
+  { key: 'mqtt', flag: 'mqtt', env: 'SWARMFLOW_MQTT', describe: 'mqtt://HOST:PORT of a broker to bridge the swarm\'s data with', default: () => undefined, parse: (r: string) => r },
+  { key: 'mqttKeyPrefix', flag: 'mqtt-key-prefix', env: 'SWARMFLOW_MQTT_KEY_PREFIX', describe: 'Zenoh key prefix bridged with MQTT (default swarmflow/<swarm id>)', default: () => undefined, parse: (r: string) => r },
+  { key: 'mqttTopicPrefix', flag: 'mqtt-topic-prefix', env: 'SWARMFLOW_MQTT_TOPIC_PREFIX', describe: 'MQTT topic prefix (default: the key prefix)', default: () => undefined, parse: (r: string) => r },
   { key: 'control', flag: 'control', env: 'SWARMFLOW_CONTROL', describe: 'Loopback host:port of the local control API; port 0 = any free port', default: () => '127.0.0.1:0', parse: hostPort },
   { key: 'heartbeatMs', flag: 'heartbeat-ms', env: 'SWARMFLOW_HEARTBEAT_MS', describe: 'Heartbeat period on every mesh link', default: () => 250, parse: int },
   { key: 'suspectMs', flag: 'suspect-ms', env: 'SWARMFLOW_SUSPECT_MS', describe: 'Silence before a member is suspect', default: () => 750, parse: int },

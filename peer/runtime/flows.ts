@@ -3,6 +3,7 @@ import type { PeerConfig } from '../config/index.ts'
 import type { PeerRuntime } from './peer.ts'
 import { createZenohRouter, createBackbone, ZENOH_PROTOCOL, type ZenohRouter, type Backbone } from '../../mesh/zenoh/index.ts'
 import { createFlowManager, type FlowManager } from '../flows/index.ts'
+import { createMqttBridge, type MqttBridge } from '../../bridges/index.ts'
 
 export interface FlowLayer {
   readonly router: ZenohRouter
@@ -21,6 +22,7 @@ export async function startFlowLayer (opts: { config: PeerConfig, runtime: PeerR
   const log = logger.child({ component: 'flows' })
   const router = createZenohRouter({ listen: config.zenohListen }, { logger: logger.child({ component: 'zenoh' }), peerId: runtime.peerId })
   let backbone: Backbone | undefined
+  let mqttBridge: MqttBridge | undefined
   const manager = createFlowManager({ config, demo: opts.demo }, { logger: logger.child({ component: 'flow-manager' }), runtime, router })
   let started = false
   const unsubs: Array<() => void> = []
@@ -47,6 +49,13 @@ export async function startFlowLayer (opts: { config: PeerConfig, runtime: PeerR
         const bb = backbone
         runtime.addMetrics('backbone', () => bb.counters)
       }
+      if (config.mqtt) {
+        const keyPrefix = config.mqttKeyPrefix ?? `swarmflow/${runtime.doc.getSwarm().id}`
+        mqttBridge = createMqttBridge({ zenoh: router.url as string, mqtt: config.mqtt, keyPrefix, ...(config.mqttTopicPrefix ? { topicPrefix: config.mqttTopicPrefix } : {}) }, { logger: logger.child({ component: 'mqtt-bridge' }) })
+        await mqttBridge.start()
+        const mb = mqttBridge
+        runtime.addMetrics('mqtt', () => mb.counters)
+      }
       await manager.start()
       log.info({ zenoh: router.url }, 'data plane ready')
     },
@@ -56,6 +65,7 @@ export async function startFlowLayer (opts: { config: PeerConfig, runtime: PeerR
       for (const u of unsubs.splice(0)) u()
       await manager.stop().catch(err => log.warn({ err }, 'flow manager stop failed'))
       await backbone?.stop().catch(err => log.warn({ err }, 'backbone stop failed'))
+      await mqttBridge?.stop().catch(err => log.warn({ err }, 'mqtt bridge stop failed'))
       await router.stop()
     },
   }

@@ -1,0 +1,4 @@
+import { SwarmflowError } from '../common/errors.ts'
+
+export class BridgeConfigError extends SwarmflowError {}
+export class BridgeConnectError extends SwarmflowError {}
