@@ -19,8 +19,8 @@
  *
  * 3. One syscall per batch — @libp2p/tcp writes every buffer of a list with its own
  *    `socket.write` (a Noise message is at least its 2-byte length and its ciphertext), and with
- *    TCP_NODELAY each becomes its own syscall and segment. The TCP stream's socket is corked for the
- *    duration of one send, so the pieces leave in one writev.
+ *    TCP_NODELAY each becomes its own syscall and segment. Small batches are joined into one buffer
+ *    (one write), large ones leave corked (one writev).
  *
  * 4. No exception per read — Noise's length-prefix reader signals "need more bytes" by throwing a
  *    new RangeError, which its decoder catches: at the end of every received chunk, so once per
@@ -161,13 +161,22 @@ function quietLengthDecoder (conn: MessageStream): void {
   if (dec !== undefined && typeof dec.lengthDecoder === 'function' && (dec.lengthDecoder as { name?: string }).name === 'uint16BEDecode') dec.lengthDecoder = uint16BEDecode
 }
 
-/** Corks the socket of a TCP message stream around each send (one writev for all its pieces). */
+/** Pieces up to this size are joined into one buffer: a single write() costs less than a writev. */
+const JOIN_BELOW = 16 * 1024
+
+/**
+ * One syscall per send on a TCP message stream: small batches are joined into one buffer (one
+ * write, measured ~5× cheaper than a writev here), larger ones are written with the socket corked
+ * (one writev, no copy).
+ */
 function corkWrites (raw: MessageStream | undefined): void {
   const r = raw as unknown as { sendData?: (d: Uint8ArrayList) => { sentBytes: number, canSendMore: boolean }, socket?: { cork?: () => void, uncork?: () => void } } | undefined
   const sock = r?.socket
   if (r?.sendData === undefined || typeof sock?.cork !== 'function' || typeof sock.uncork !== 'function') return
   const send = r.sendData.bind(raw)
   r.sendData = (data) => {
+    if ((data as unknown as { bufs: Uint8Array[] }).bufs.length < 2) return send(data)
+    if (data.byteLength <= JOIN_BELOW) return send(new Uint8ArrayList(data.subarray()))
     sock.cork?.()
     try { return send(data) } finally { sock.uncork?.() }
   }
