@@ -156,7 +156,8 @@ export function createFramedChannel (stream: Stream, remotePeer: string, protoco
       if (frame.byteLength < coalesceBelow) {
         const buf = new Uint8Array(HEADER + frame.byteLength)
         new DataView(buf.buffer).setUint32(0, frame.byteLength)
-        buf.set(frame, HEADER)
+        if (frame instanceof Uint8Array) buf.set(frame, HEADER)
+        else { let off = HEADER; for (const part of frame) { buf.set(part, off); off += part.byteLength } }
         pending.push(buf)
         pendingBytes += buf.byteLength
         if (pendingBytes >= 60 * 1024) { flush(); return }
@@ -166,7 +167,9 @@ export function createFramedChannel (stream: Stream, remotePeer: string, protoco
       // Large frame: flush what is queued to keep order, then hand header + payload over without copying.
       flush()
       try {
-        stream.send(new Uint8ArrayList(header(frame.byteLength), frame))
+        const out = new Uint8ArrayList(header(frame.byteLength))
+        out.append(frame)
+        stream.send(out)
       } catch (err) {
         stream.abort(err as Error)
         finish()

@@ -6,6 +6,8 @@
  * Noise-authenticated remote peer, carrying length-prefixed frames.
  */
 
+import type { Uint8ArrayList } from 'uint8arraylist'
+
 /** Peer ids are libp2p peer ids in their string form (base58btc, "12D3Koo…" for ed25519). */
 export type PeerIdString = string
 
@@ -16,9 +18,10 @@ export interface FramedChannel {
   /**
    * Sends one frame. Resolves once the frame is accepted by the stream; waits on the stream's
    * 'drain' when its buffer is full (backpressure). Rejects with ChannelClosedError once closed,
-   * and with FrameTooLargeError when the frame exceeds the channel's maximum.
+   * and with FrameTooLargeError when the frame exceeds the channel's maximum. A frame given as a
+   * Uint8ArrayList (pieces of one frame) is sent without joining its pieces.
    */
-  send(frame: Uint8Array, options?: { signal?: AbortSignal }): Promise<void>
+  send(frame: Uint8Array | Uint8ArrayList, options?: { signal?: AbortSignal }): Promise<void>
   /** Incoming frames in order. Ends when the channel closes. Oversized frames are dropped, counted and close the channel. */
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array>
   /** Graceful close; idempotent. */

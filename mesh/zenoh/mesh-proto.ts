@@ -11,6 +11,7 @@
  * channel: views not refreshed by then are stale and dropped.
  */
 import { Packr } from 'msgpackr'
+import { Uint8ArrayList } from 'uint8arraylist'
 
 export const ZENOH_MESH_PROTOCOL = '/swarmflow/zenoh/1.0.0'
 
@@ -63,6 +64,26 @@ const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: fa
 
 export function encodeMeshMsg (msg: MeshMsg): Uint8Array {
   return packr.pack(msg)
+}
+
+/** Payloads from this size on are not copied into the encoded PUT (see encodeMeshFrame). */
+export const ZERO_COPY_FROM = 16 * 1024
+
+/**
+ * Encodes a message for a FramedChannel. A PUT with a large payload becomes the same msgpack bytes
+ * as encodeMeshMsg, but in pieces — head, bin header, the payload itself, tail — so the payload
+ * reaches the link without being copied into a msgpack buffer (one 1 MiB copy less per hop).
+ */
+export function encodeMeshFrame (msg: MeshMsg): Uint8Array | Uint8ArrayList {
+  if (msg[0] !== T.PUT || msg[5].byteLength < ZERO_COPY_FROM) return packr.pack(msg)
+  const [tag, src, dsts, ttl, key, payload, kind, encId, schema, att, ts, qos] = msg
+  // pack() returns a view of a reused buffer: copy each piece before the next pack()
+  const head = packr.pack([tag, src, dsts, ttl, key]).slice()
+  head[0] = 0x90 | 12 // fixarray of the 12 PUT fields (was: of these 5)
+  const tail = packr.pack([kind, encId, schema, att, ts, qos]).subarray(1).slice() // without its fixarray byte
+  const n = payload.byteLength
+  const bin = n < 0x100 ? Uint8Array.of(0xc4, n) : n < 0x10000 ? Uint8Array.of(0xc5, n >> 8, n & 0xff) : Uint8Array.of(0xc6, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff)
+  return new Uint8ArrayList(head, bin, payload, tail)
 }
 
 const isStr = (v: unknown, max = MAX_KEY): v is string => typeof v === 'string' && v.length > 0 && v.length <= max

@@ -12,12 +12,13 @@ export interface OutboxLimits {
   highWaterBytes: number
 }
 
-export interface OutboxSink {
+export interface OutboxSink<F extends { byteLength: number } = Uint8Array> {
   /** Hands one frame over; calls `done` once it left our process (or failed). */
-  write(frame: Uint8Array, done: () => void): void
+  write(frame: F, done: () => void): void
 }
 
-export class Outbox {
+/** `F`: a frame — bytes, or the pieces of one frame (Uint8ArrayList) for a sink that takes them. */
+export class Outbox<F extends { byteLength: number } = Uint8Array> {
   /**
    * Routing and declaration frames overtake queued data: a subscriber declared while a bulk
    * publisher fills the queue must not wait behind thousands of samples (measured: a liveliness
@@ -25,8 +26,8 @@ export class Outbox {
    * Only frames whose order relative to data does not matter go here (never query finals, which
    * must follow their replies).
    */
-  private urgent: Uint8Array[] = []
-  private frames: Uint8Array[] = []
+  private urgent: F[] = []
+  private frames: F[] = []
   private droppable: boolean[] = []
   private head = 0
   private queuedBytes = 0
@@ -37,7 +38,7 @@ export class Outbox {
   writtenBytes = 0
 
   constructor (
-    private readonly sink: OutboxSink,
+    private readonly sink: OutboxSink<F>,
     private readonly limits: OutboxLimits,
     private readonly onOverflow: () => void,
     private readonly onPressure?: (high: boolean) => void,
@@ -49,7 +50,7 @@ export class Outbox {
   get underPressure (): boolean { return this.queued * 2 > this.limits.maxFrames || this.queuedBytes * 2 > this.limits.maxBytes }
 
   /** Returns false when the frame was dropped. `urgent` frames (never droppable) jump the data queue. */
-  push (frame: Uint8Array, droppable: boolean, urgent = false): boolean {
+  push (frame: F, droppable: boolean, urgent = false): boolean {
     if (this.closed) return false
     if (this.queued === 0 && this.inflight < this.limits.highWaterBytes) {
       this.write(frame)
@@ -82,7 +83,7 @@ export class Outbox {
     return true
   }
 
-  private write (frame: Uint8Array): void {
+  private write (frame: F): void {
     const n = frame.byteLength
     this.inflight += n
     this.written++
@@ -97,13 +98,13 @@ export class Outbox {
     if (this.closed) return
     const wasPressured = this.underPressure
     while (this.urgent.length > 0 && this.inflight < this.limits.highWaterBytes) {
-      const f = this.urgent.shift() as Uint8Array
+      const f = this.urgent.shift() as F
       this.queuedBytes -= f.byteLength
       this.write(f)
     }
     while (this.urgent.length === 0 && this.head < this.frames.length && this.inflight < this.limits.highWaterBytes) {
-      const f = this.frames[this.head] as Uint8Array
-      this.frames[this.head] = undefined as unknown as Uint8Array
+      const f = this.frames[this.head] as F
+      this.frames[this.head] = undefined as unknown as F
       this.head++
       this.queuedBytes -= f.byteLength
       this.write(f)

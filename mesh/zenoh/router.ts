@@ -12,9 +12,10 @@ import type { FramedChannel, PeerIdString } from '../interfaces.ts'
 import { ZenohListenError, ZenohRouterConfigError } from './errors.ts'
 import type { LocalClient, LocalClientSession, ZenohRouter, ZenohRouterConfig, ZenohRouterCounters, ZenohRouterDeps, ZenohRouterStatus } from './interfaces.ts'
 import {
-  DEFAULT_TTL, K, MAX_PATH, T, decodeMeshFrame, encodeMeshMsg,
+  DEFAULT_TTL, K, MAX_PATH, T, decodeMeshFrame, encodeMeshFrame,
   type DeclKind, type FinalMsg, type MeshMsg, type PutMsg, type QueryMsg, type ReplyMsg, type WireDecl,
 } from './mesh-proto.ts'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import { Outbox } from './outbox.ts'
 import { Session, encodeLivelinessSample, encodeSampleFrame, patchU32 } from './session.ts'
 import type { LocalLivSub, LocalQbl, LocalSub, LocalToken, MatchListener, QueryData, QuerySink, ReplyData, Sample, SessionRef } from './types.ts'
@@ -35,7 +36,7 @@ interface Neighbour {
   zid: Uint8Array
   channel: FramedChannel
   gen: number
-  outbox: Outbox
+  outbox: Outbox<Uint8Array | Uint8ArrayList>
   closed: boolean
 }
 
@@ -283,9 +284,9 @@ export function createZenohRouter (config: ZenohRouterConfig, deps: ZenohRouterD
   /** `urgent`: routing/declaration messages, which may overtake queued data (see Outbox). */
   function sendTo (n: Neighbour, msg: MeshMsg, droppable: boolean, urgent = false): boolean {
     if (n.closed) return false
-    let frame: Uint8Array
+    let frame: Uint8Array | Uint8ArrayList
     try {
-      frame = encodeMeshMsg(msg)
+      frame = encodeMeshFrame(msg)
     } catch (err) {
       log.error({ err }, 'could not encode a mesh message; dropped')
       return false
@@ -482,9 +483,9 @@ export function createZenohRouter (config: ZenohRouterConfig, deps: ZenohRouterD
       channel,
       gen: ++channelGen,
       closed: false,
-      outbox: undefined as unknown as Outbox,
+      outbox: undefined as unknown as Outbox<Uint8Array | Uint8ArrayList>,
     }
-    n.outbox = new Outbox(
+    n.outbox = new Outbox<Uint8Array | Uint8ArrayList>(
       {
         write: (f, done) => {
           channel.send(f).then(done, (err: unknown) => {

@@ -525,7 +525,9 @@ export function sampleQos (qos: number): number {
 
 /** InSample frame with subscriber id 0 at offset 1; callers patch the id per subscriber. */
 export function encodeSampleFrame (w: Writer, s: Sample): Uint8Array {
-  return w.header(Out.InSample).u32(0).str(s.key).bytes(s.payload).u8(s.kind).encoding(s.enc).optBytes(s.att).optTimestamp(s.ts).u8(sampleQos(s.qos)).take()
+  w.header(Out.InSample).u32(0).str(s.key).len(s.payload.byteLength)
+  const at = w.pos
+  return w.u8(s.kind).encoding(s.enc).optBytes(s.att).optTimestamp(s.ts).u8(sampleQos(s.qos)).takeWith(at, s.payload)
 }
 
 export function encodeLivelinessSample (w: Writer, key: string, kind: number): Uint8Array {

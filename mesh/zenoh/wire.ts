@@ -234,6 +234,18 @@ export class Writer {
   }
 
   take (): Uint8Array { return this.buf.slice(0, this.pos) }
+
+  /**
+   * The written bytes with `body` inserted at offset `at` (a position recorded earlier), in one new
+   * buffer: a large payload is copied once, straight into the frame, never into the writer.
+   */
+  takeWith (at: number, body: Uint8Array): Uint8Array {
+    const out = new Uint8Array(this.pos + body.byteLength)
+    out.set(this.buf.subarray(0, at), 0)
+    out.set(body, at)
+    out.set(this.buf.subarray(at, this.pos), at + body.byteLength)
+    return out
+  }
 }
 
 function uleb128Size (n: number): number {
