@@ -19,7 +19,7 @@ import { createLogger, type Logger } from '../../common/log.ts'
 import { ARROW_STREAM_ENCODING, nodeAliveKey, nodeKey, outputKey } from '../../mesh/zenoh/keys.ts'
 import { decodeIpc, decodeMetadata, emptyValue, encodeMetadata, encodeTable, tableValue, toTable, validParameters } from './codec.ts'
 import { readNodeConfig } from './config.ts'
-import { openZenohSession } from './socket.ts'
+import { openZenohSession, zbytesView } from './socket.ts'
 import { DataPlaneConnectError, InvalidIpcError, InvalidParametersError, NodeClosedError, UnknownOutputError } from './errors.ts'
 import { InputEvents } from './events.ts'
 import { HybridLogicalClock } from './hlc.ts'
@@ -381,7 +381,7 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
     const seq = (this.seqs.get(outputId) ?? 0) + 1
     this.seqs.set(outputId, seq)
     const meta: Metadata = { timestamp: this.hlc.now(), seq, peer: this.config.peer, epoch: this.config.epoch, parameters }
-    await (this.publishers.get(outputId) as Publisher).put(ipc, { encoding: this.encoding, attachment: encodeMetadata(meta) })
+    await (this.publishers.get(outputId) as Publisher).put(zbytesView(ipc), { encoding: this.encoding, attachment: encodeMetadata(meta) })
     this.counters.sent++
   }
 

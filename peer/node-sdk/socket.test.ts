@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest'
-import { isLoopbackUrl, openZenohSession } from './socket.ts'
+import { ZBytes } from '@eclipse-zenoh/zenoh-ts'
+import { isLoopbackUrl, openZenohSession, zbytesView } from './socket.ts'
 import { startRouter, Inbox } from '../../mesh/zenoh/test-helpers.ts'
 import type { Sample } from '@eclipse-zenoh/zenoh-ts'
 
@@ -10,6 +11,14 @@ describe('the node session socket', () => {
     expect(isLoopbackUrl('ws://[::1]:1')).toBe(true)
     expect(isLoopbackUrl('ws://192.168.1.4:7447')).toBe(false)
     expect(isLoopbackUrl('not a url')).toBe(false)
+  })
+
+  it('wraps bytes as a ZBytes without copying them, and zenoh-ts shares that buffer', () => {
+    const b = new Uint8Array([1, 2, 3])
+    const z = zbytesView(b)
+    expect(z.toBytes()).toBe(b)
+    expect(new ZBytes(z).toBytes()).toBe(b) // what Publisher.put does with its payload
+    expect(z.len()).toBe(3)
   })
 
   it('opens a working zenoh-ts session and restores the global WebSocket', async () => {

@@ -10,7 +10,7 @@
  * all-zero mask, which both ends skip (ws sender and receiver test for it). Anything else keeps
  * the platform WebSocket and random masks.
  */
-import { Config, Session } from '@eclipse-zenoh/zenoh-ts'
+import { Config, Session, ZBytes } from '@eclipse-zenoh/zenoh-ts'
 import { WebSocket as WsWebSocket } from 'ws'
 
 const zeroMask = (mask: Uint8Array): Uint8Array => mask.fill(0)
@@ -48,4 +48,16 @@ export async function openZenohSession (url: string): Promise<Session> {
   } finally {
     g.WebSocket = platform
   }
+}
+
+/**
+ * `bytes` as a ZBytes without a copy. zenoh-ts's ZBytes constructor copies any array it is given
+ * (`Uint8Array.from`) but shares the buffer of another ZBytes: a 30 fps VGA sender copied each
+ * 0.9 MB frame once more for nothing. socket.test.ts checks the sharing, so a zenoh-ts release that
+ * changes ZBytes internals fails there rather than silently copying (or breaking) here.
+ */
+export function zbytesView (bytes: Uint8Array): ZBytes {
+  const z = Object.create(ZBytes.prototype) as ZBytes
+  ;(z as unknown as { buffer_: Uint8Array }).buffer_ = bytes
+  return z
 }
