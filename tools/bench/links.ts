@@ -3,9 +3,6 @@
  * to an echo server in another process and reports echoed frames.
  */
 import { connect } from 'node:net'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { createInterface } from 'node:readline'
-import { join } from 'node:path'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
@@ -22,20 +19,6 @@ export interface FrameLink {
   send(frame: Uint8Array): Promise<void> | void
   onFrame(cb: (frame: Uint8Array) => void): void
   close(): Promise<void>
-}
-
-export const NODE = join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'node')
-
-/** Spawns a helper process that prints one JSON line when ready. */
-export async function spawnReady (args: string[], env: Record<string, string> = {}): Promise<{ proc: ChildProcess, info: Record<string, unknown> }> {
-  const proc = spawn(NODE, ['--disable-warning=ExperimentalWarning', '--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } })
-  const rl = createInterface({ input: proc.stdout as NodeJS.ReadableStream })
-  const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${args.join(' ')} not ready in 30 s`)), 30_000)
-    rl.once('line', line => { clearTimeout(t); try { resolve(JSON.parse(line) as Record<string, unknown>) } catch (e) { reject(e as Error) } })
-    proc.once('exit', code => { clearTimeout(t); reject(new Error(`${args.join(' ')} exited with ${code}`)) })
-  })
-  return { proc, info }
 }
 
 class Deframer {

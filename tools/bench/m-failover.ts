@@ -11,6 +11,7 @@ import { Node, dataKey, decodeMetadata } from '../../peer/node-sdk/index.ts'
 import type { TestPeer } from '../../test/harness.ts'
 import { eventually } from '../../test/harness.ts'
 import { nodeEnv, type BenchSwarm } from './swarm.ts'
+import { silentLogger } from '../../common/log.ts'
 import { percentile, summarize } from './stats.ts'
 import { absoluteRow, type Row } from './rows.ts'
 import type { BenchContext } from './context.ts'
@@ -38,8 +39,10 @@ class Watcher {
 
   static async open (swarm: BenchSwarm, at: TestPeer): Promise<Watcher> {
     const env = nodeEnv(swarm, swarm.get(at), FLOW, `watch${Date.now()}`, [{ id: 'tick', node: 'ticker', output: 'tick', queueSize: 4096 }], [])
-    const session = await Session.open(new Config(swarm.get(at).zenoh))
-    const w = new Watcher(await Node.init({ env }), session)
+    // the SDK first: it routes zenoh-ts's console chatter to its (silent) logger
+    const node = await Node.init({ env, logger: silentLogger() })
+    const w = new Watcher(node, await Session.open(new Config(swarm.get(at).zenoh)))
+    const session = w.session
     await session.declareSubscriber(dataKey({ swarm: swarm.swarmId, flow: FLOW }, 'ticker', 'tick'), {
       handler: (sample: Sample) => {
         const m = decodeMetadata(sample.attachment()?.toBytes())
@@ -114,7 +117,9 @@ async function trials (ctx: BenchContext, mode: Mode): Promise<{ times: number[]
         const resumedAt = Date.now()
         victim.signal('SIGCONT')
         await swarm.allAlive(3, 15_000)
-        await new Promise(resolve => setTimeout(resolve, 500))
+        // until the old holder has been quiet for a second (it stops its instance once it sees the
+        // new claim): the window below is complete, and the next trial starts with one producer
+        await eventually(() => Date.now() - resumedAt > 1500 && [...w.raw, ...w.arrivals].every(a => a.peer !== holderId || Date.now() - a.at > 1000), { timeoutMs: 15_000, intervalMs: 50, what: 'the old holder stops publishing' })
         const dups = w.arrivals.filter(a => a.peer === holderId && a.at >= resumedAt)
         dupWindows.push(dups.length === 0 ? 0 : (dups[dups.length - 1] as Arrival).at - resumedAt)
         const rawDups = w.raw.filter(a => a.peer === holderId && a.at >= resumedAt)

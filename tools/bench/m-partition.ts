@@ -61,6 +61,8 @@ export async function partitionMeasure (ctx: BenchContext): Promise<Row[]> {
     ])
     // each side converged inside itself before the heal
     await Promise.all([all({ op: 'flows', prefix: 'part-a-', count: CHANGES, timeoutMs: 30_000 }, sideA), all({ op: 'flows', prefix: 'part-b-', count: CHANGES, timeoutMs: 30_000 }, sideB)])
+    const holdMs = Number(process.env.BENCH_PARTITION_MIN_MS ?? 0) - (Date.now() - partitionedAt)
+    if (holdMs > 0) await new Promise(resolve => setTimeout(resolve, holdMs))
     const partitionMs = Date.now() - partitionedAt
 
     const healedAt = Date.now()

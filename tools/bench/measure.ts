@@ -1,5 +1,5 @@
 import type { FrameLink } from './links.ts'
-import { hr, summarize, type LatencySummary } from './stats.ts'
+import { hr } from './stats.ts'
 
 /** Sequential ping-pong: one frame in flight; returns every round-trip latency in ms. */
 export async function roundTripSamples (link: FrameLink, size: number, opts: { count: number, warmup?: number, deadlineMs?: number }): Promise<number[]> {
@@ -17,10 +17,6 @@ export async function roundTripSamples (link: FrameLink, size: number, opts: { c
     if (i >= total - opts.count) samples.push(hr() - t0)
   }
   return samples
-}
-
-export async function roundTrips (link: FrameLink, size: number, opts: { count: number, warmup?: number, deadlineMs?: number }): Promise<LatencySummary> {
-  return summarize(await roundTripSamples(link, size, opts))
 }
 
 /** Pipelined echo with a bounded window: echoed messages, seconds, messages per second and MB/s. */
