@@ -24,7 +24,7 @@ export interface MeshHostConfig {
   mdnsServiceTag?: string
   /** mDNS query interval (ms). */
   mdnsIntervalMs?: number
-  /** Re-dial backoff bounds (ms). */
+  /** Re-dial backoff bounds (ms). Default 500 ms doubling to 2 s: a healed partition reconnects within ~2 s. */
   redialMinMs?: number
   redialMaxMs?: number
 }
@@ -97,13 +97,13 @@ export async function createMeshHost (config: MeshHostConfig, deps: MeshHostDeps
   })
 
   const peerId = node.peerId.toString()
-  const wanted = new Map<string, { addr: Multiaddr, peer: string | undefined, failures: number, nextAt: number }>()
+  const wanted = new Map<string, { addr: Multiaddr, peer: string | undefined, failures: number, nextAt: number, dialing?: boolean }>()
   const connectCbs = new Set<(peer: PeerIdString, conn: Connection) => void>()
   const disconnectCbs = new Set<(peer: PeerIdString) => void>()
   let redialTimer: NodeJS.Timeout | undefined
   let started = false
   const minBackoff = config.redialMinMs ?? 500
-  const maxBackoff = config.redialMaxMs ?? 10_000
+  const maxBackoff = config.redialMaxMs ?? 2_000
 
   node.addEventListener('peer:connect', (evt) => {
     const id = evt.detail.toString()
@@ -128,21 +128,27 @@ export async function createMeshHost (config: MeshHostConfig, deps: MeshHostDeps
     try { fn() } catch (err) { log.error({ err }, 'mesh event handler threw') }
   }
 
+  /**
+   * Dials every wanted address whose peer is not connected, each on its own backoff. Dials run
+   * concurrently (at most one per address): during a partition packets vanish and a dial waits its
+   * whole timeout, which must not hold up the others.
+   */
   async function redialTick (): Promise<void> {
     const now = Date.now()
     for (const [key, w] of wanted) {
       if (!started) return
+      if (w.dialing) continue
       if (w.peer !== undefined && (node.getConnections(peerIdFromString(w.peer)).length > 0 || deps.isDenied(w.peer))) continue
       if (now < w.nextAt) continue
-      try {
-        const conn = await node.dial(w.addr, { signal: AbortSignal.timeout(4000) })
+      w.dialing = true
+      node.dial(w.addr, { signal: AbortSignal.timeout(4000) }).then((conn) => {
         w.peer = conn.remotePeer.toString()
         w.failures = 0
-      } catch (err) {
+      }, (err: Error) => {
         w.failures++
         w.nextAt = Date.now() + Math.min(maxBackoff, minBackoff * 2 ** Math.min(w.failures - 1, 10)) * (0.8 + Math.random() * 0.4)
-        log.debug({ addr: key, failures: w.failures, err: (err as Error).message }, 'redial failed')
-      }
+        log.debug({ addr: key, failures: w.failures, err: err.message }, 'redial failed')
+      }).finally(() => { w.dialing = false })
     }
   }
 

@@ -115,6 +115,13 @@ export class TestPeer {
       eventually(() => existsSync(join(this.dataDir, 'control.json')), { timeoutMs: 30_000, what: `${this.name} control API` }),
       this.exit.then(code => { throw new Error(`${this.name} exited with ${code} before it was ready:\n${this.stderrText.slice(-3000)}`) }),
     ])
+    if (args.includes('--invite')) {
+      // a joiner is a member once a peer admitted it and it stored its membership
+      await Promise.race([
+        eventually(() => existsSync(join(this.dataDir, 'membership.json')), { timeoutMs: 40_000, what: `${this.name} membership stored` }),
+        this.exit.then(code => { throw new Error(`${this.name} exited with ${code} before it joined:\n${this.stderrText.slice(-3000)}`) }),
+      ])
+    }
     return this
   }
 

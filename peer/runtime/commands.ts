@@ -128,6 +128,8 @@ async function awaitAdmission (runtime: Awaited<ReturnType<typeof createPeerRunt
     // mDNS may still find members on the LAN; give it the same deadline.
     log.warn('joining with an invite but no bootstrap address: relying on mDNS discovery')
   }
+  // The handshake may have completed while the peer was still starting.
+  if (runtime.membership.admitted().size > 0) return true
   return await new Promise<true | Error>((resolve) => {
     const timer = setTimeout(() => {
       cleanup()
@@ -138,6 +140,7 @@ async function awaitAdmission (runtime: Awaited<ReturnType<typeof createPeerRunt
       if (byRemote) { cleanup(); resolve(err) }
     })
     const cleanup = (): void => { clearTimeout(timer); offA(); offR() }
+    if (runtime.membership.admitted().size > 0) { cleanup(); resolve(true); return }
     // Members dial us back with the lower id only; we knock ourselves on every connection.
     for (const peer of runtime.host.connectedPeers()) void runtime.membership.handshake(peer).catch(() => {})
     runtime.host.onConnect((peer) => { void runtime.membership.handshake(peer).catch(() => {}) })
