@@ -221,13 +221,6 @@ export async function createPeerRuntime (opts: PeerRuntimeOptions): Promise<Peer
     doc.detachPeer(peer)
   })
 
-  // A member confirmed dead loses its connection too: a connection that stalled in a partition would
-  // otherwise resume only when TCP's retransmission backoff (seconds by then) lets it; a fresh dial
-  // by the re-dial loop reconnects as soon as the network is back.
-  liveness.onChange((peer, state) => {
-    if (state === 'dead' && host.connectedPeers().includes(peer)) void host.hangUp(peer)
-  })
-
   const applyRoster = (): void => {
     const members = doc.listMembers()
     liveness.setRoster(members.filter(m => !doc.isRevoked(m.publicKey)).map(m => m.peerId))
