@@ -20,20 +20,13 @@
  */
 import type { Vector, Table } from 'apache-arrow'
 
-export type QueuePolicy = 'drop_oldest' | 'backpressure'
+// The input contract is the descriptor's own (peer/dataflow), keyed by input id on the wire.
+import type { NormalizedInput, QueuePolicy, InputSource } from '../dataflow/index.ts'
+export type { QueuePolicy, InputSource }
 
-export type InputSource =
-  | { kind: 'node', node: string, output: string }
-  | { kind: 'timer', intervalMs: number }
-
-export interface NodeInputConfig {
+/** One input as the supervisor hands it to the node (`SWARMFLOW_NODE_CONFIG`). */
+export interface NodeInputConfig extends NormalizedInput {
   id: string
-  source: InputSource
-  /** Events kept for this input before its policy applies. */
-  queueSize: number
-  queuePolicy: QueuePolicy
-  /** dora `input_timeout`: INPUT_CLOSED after this long without a message (re-opens on the next one). */
-  inputTimeoutMs?: number
 }
 
 /** What `SWARMFLOW_NODE_CONFIG` holds. */
