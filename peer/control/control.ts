@@ -74,6 +74,10 @@ export function createControlServer (config: { dataDir: string, listen: string }
       try { body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {} } catch {
         reply(400, { error: { code: 'BadJson', message: 'request body is not JSON' } }); return
       }
+      // Every route reads named fields: anything but a JSON object is refused here, once.
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+        reply(400, { error: { code: 'BadJson', message: 'request body must be a JSON object' } }); return
+      }
     }
     try {
       const result = await route({ query: u.searchParams, body, signal: ac.signal }, res)
