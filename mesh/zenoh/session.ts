@@ -46,6 +46,7 @@ export class Session {
   readonly gets = new Set<number>()
   private nextQueryId = 0
   private closed = false
+  private corked = false
   readonly outbox: Outbox
 
   constructor (
@@ -56,7 +57,20 @@ export class Session {
     readonly log: Logger,
   ) {
     this.outbox = new Outbox(
-      { write: (f, done) => { ws.send(f, { binary: true }, () => done()) } },
+      {
+        write: (f, done) => {
+          // frames of one turn (a burst of samples read from the mesh) leave in one system call
+          if (!this.corked) {
+            const sock = (ws as unknown as { _socket?: { cork(): void, uncork(): void, destroyed?: boolean } | null })._socket
+            if (sock !== undefined && sock !== null) {
+              this.corked = true
+              sock.cork()
+              process.nextTick(() => { this.corked = false; if (sock.destroyed !== true) sock.uncork() })
+            }
+          }
+          ws.send(f, { binary: true }, () => done())
+        },
+      },
       { maxFrames: limits.queueFrames, maxBytes: limits.queueBytes, highWaterBytes: limits.highWaterBytes },
       () => {
         core.counters.slowSessionsClosed++
