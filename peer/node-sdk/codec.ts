@@ -9,6 +9,7 @@ import { Packr } from 'msgpackr'
 import { Table, Vector, makeVector, tableFromIPC, tableToIPC, vectorFromArray, Null, type Data, type Struct } from 'apache-arrow'
 import { UnsupportedDataError } from './errors.ts'
 import type { Metadata, ParameterValue, Parameters, SendData } from './interfaces.ts'
+import { decodeColumn, encodeColumn, fastColumn } from './ipc-fast.ts'
 
 /** Column name given to data sent as a Vector, typed array, number array or bytes. */
 export const DATA_COLUMN = 'data'
@@ -69,6 +70,25 @@ export function toTable (outputId: string, data: SendData): Table {
 
 export function encodeTable (table: Table): Uint8Array {
   return tableToIPC(table, 'stream')
+}
+
+/**
+ * The Arrow IPC stream `send()` puts on the wire for `data`: the same stream as
+ * `encodeTable(toTable(outputId, data))`, written directly when it is one column of numbers
+ * without nulls (ipc-fast.ts).
+ */
+export function encodeData (outputId: string, data: SendData): Uint8Array {
+  const col = fastColumn(Array.isArray(data) && data.every(x => typeof x === 'number') ? Float64Array.from(data)
+    : data instanceof ArrayBuffer ? new Uint8Array(data)
+      : data instanceof DataView ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+        : data)
+  if (col !== undefined) return encodeColumn(DATA_COLUMN, col)
+  return encodeTable(toTable(outputId, data))
+}
+
+/** The event value of a received Arrow IPC stream (see tableValue); throws when it is not one. */
+export function decodeValue (bytes: Uint8Array): Vector {
+  return decodeColumn(bytes) ?? tableValue(decodeIpc(bytes))
 }
 
 /** Decodes one Arrow IPC stream; throws on anything that is not one (callers guard). */

@@ -3,7 +3,7 @@
  * the environment contract, STDIO.md for nodes written without this SDK.
  */
 export { Node, dataKey } from './node.ts'
-export { DATA_COLUMN, encodeMetadata, decodeMetadata, toTable, encodeTable, decodeIpc, tableValue } from './codec.ts'
+export { DATA_COLUMN, encodeMetadata, decodeMetadata, toTable, encodeTable, encodeData, decodeIpc, decodeValue, tableValue } from './codec.ts'
 export { readNodeConfig, nodeConfigEnv, parseIoConfig } from './config.ts'
 export { HybridLogicalClock, compareHlc } from './hlc.ts'
 export { encodeFrame, FrameDecoder, MAX_FRAME_BYTES, type StdioFrame, type StdioHeader } from './stdio.ts'

@@ -12,12 +12,12 @@
  * STOP, or by `break`) closes the node.
  */
 import { Encoding, SampleKind, type Session, type LivelinessToken, type Publisher, type Sample, type Subscriber } from '@eclipse-zenoh/zenoh-ts'
-import type { Table } from 'apache-arrow'
+import type { Vector } from 'apache-arrow'
 import { createLogger, type Logger } from '../../common/log.ts'
 // keys.ts directly (not mesh/zenoh/index.ts): it has no dependencies, and the index would load the
 // whole router into every node process.
 import { ARROW_STREAM_ENCODING, nodeAliveKey, nodeKey, outputKey } from '../../mesh/zenoh/keys.ts'
-import { decodeIpc, decodeMetadata, emptyValue, encodeMetadata, encodeTable, tableValue, toTable, validParameters } from './codec.ts'
+import { decodeIpc, decodeMetadata, decodeValue, emptyValue, encodeData, encodeMetadata, validParameters } from './codec.ts'
 import { readNodeConfig } from './config.ts'
 import { openZenohSession, zbytesView } from './socket.ts'
 import { DataPlaneConnectError, InvalidIpcError, InvalidParametersError, NodeClosedError, UnknownOutputError } from './errors.ts'
@@ -224,14 +224,14 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
       }
       if (meta.epoch > highest) this.fence.set(key, meta.epoch)
       const bytes = sample.payload().toBytes()
-      let table: Table
-      try { table = decodeIpc(bytes) } catch (err) {
+      let value: Vector
+      try { value = decodeValue(bytes) } catch (err) {
         this.counters.malformed++
         this.warnOnce('ipc', { input, err }, 'dropped a sample whose payload does not decode as Arrow IPC')
         return
       }
       this.hlc.update(meta.timestamp)
-      const event: NodeEvent = { type: 'INPUT', id: input, value: tableValue(table), metadata: meta }
+      const event: NodeEvent = { type: 'INPUT', id: input, value, metadata: meta }
       if (this.keepRaw) event.raw = bytes
       this.deliver(rt, event)
     } catch (err) {
@@ -365,7 +365,7 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
     if (this.isClosed) throw new NodeClosedError(`send() to ${JSON.stringify(outputId)}`)
     if (!this.publishers.has(outputId)) throw new UnknownOutputError(outputId, this.config.outputs)
     if (!validParameters(parameters)) throw new InvalidParametersError(outputId)
-    await this.publish(outputId, encodeTable(toTable(outputId, data)), parameters)
+    await this.publish(outputId, encodeData(outputId, data), parameters)
   }
 
   /** Publishes bytes that already are one Arrow IPC stream (checked, not re-encoded). For bridges. */
