@@ -11,6 +11,7 @@ import type { Logger } from '../common/log.ts'
 import type { ChannelHandler, FramedChannel, PeerIdString } from './interfaces.ts'
 import { createFramedChannel, type FramedChannelOptions } from './framed.ts'
 import { DialError } from './errors.ts'
+import { SwarmflowError } from '../common/errors.ts'
 import { coalesceWrites, noiseCrypto } from './transport.ts'
 
 export interface MeshHostConfig {
@@ -27,6 +28,8 @@ export interface MeshHostConfig {
   /** Re-dial backoff bounds (ms). Default 500 ms doubling to 2 s: a healed partition reconnects within ~2 s. */
   redialMinMs?: number
   redialMaxMs?: number
+  /** TCP connect timeout of one fresh dial beside a silent connection (replaceSilent). Default 500 ms. */
+  freshDialMs?: number
 }
 
 export interface MeshHostDeps {
@@ -55,6 +58,15 @@ export interface MeshHost {
   peerAddrs(peer: PeerIdString): string[]
   /** Closes every connection to a peer (revocation, failed admission). */
   hangUp(peer: PeerIdString): Promise<void>
+  /**
+   * The connections to a connected peer went silent for `silentForMs` (no heartbeat over them).
+   * Dials it afresh beside them, again and again while `stillSilent()` holds; once a fresh
+   * connection is up (dialled by either side) the silent ones are aborted, so channels reopen on it.
+   * Connections younger than `silentForMs` are not counted as silent (their channels may still be
+   * opening). The peer is never left without a connection by this: a frozen peer that resumes still
+   * has its old ones until a new one works.
+   */
+  replaceSilent(peer: PeerIdString, opts: { silentForMs: number, stillSilent: () => boolean }): void
   onConnect(cb: (peer: PeerIdString, conn: Connection) => void): () => void
   onDisconnect(cb: (peer: PeerIdString) => void): () => void
 }
@@ -104,6 +116,33 @@ export async function createMeshHost (config: MeshHostConfig, deps: MeshHostDeps
   let started = false
   const minBackoff = config.redialMinMs ?? 500
   const maxBackoff = config.redialMaxMs ?? 2_000
+  const freshDialMs = config.freshDialMs ?? 500
+  /** Peers being re-dialled beside silent connections: peer → ids of those connections and the check. */
+  const silent = new Map<PeerIdString, { ids: Set<string>, stillSilent: () => boolean }>()
+
+  // A connection that stalled in a partition resumes only when TCP retransmits, and its back-off has
+  // grown to seconds by the heal; a fresh connection works at once. Inbound ones count too: the other
+  // side of a partition re-dials us at the same time.
+  node.addEventListener('connection:open', (evt) => {
+    const conn = evt.detail
+    const id = conn.remotePeer.toString()
+    const s = silent.get(id)
+    if (s !== undefined && !s.ids.has(conn.id)) retireSilent(id, conn)
+  })
+
+  function retireSilent (peer: PeerIdString, fresh: Connection): void {
+    const s = silent.get(peer)
+    if (s === undefined) return
+    silent.delete(peer)
+    // The old connection carries heartbeats again: keep it (the fresh one stays as a spare; closing
+    // it could race the other side, which may be retiring its silent ones in favour of this one).
+    if (!s.stillSilent()) return
+    for (const c of node.getConnections(fresh.remotePeer)) {
+      if (!s.ids.has(c.id)) continue
+      log.info({ peer, stale: c.remoteAddr.toString(), fresh: fresh.remoteAddr.toString(), direction: fresh.direction }, 'replacing a silent connection with a fresh one')
+      c.abort(new SilentConnectionError(`connection ${c.id} to ${peer} was silent for the dead time; replaced by ${fresh.id}`))
+    }
+  }
 
   node.addEventListener('peer:connect', (evt) => {
     const id = evt.detail.toString()
@@ -174,6 +213,7 @@ export async function createMeshHost (config: MeshHostConfig, deps: MeshHostDeps
     async stop () {
       if (!started) return
       started = false
+      silent.clear()
       if (redialTimer) clearTimeout(redialTimer)
       await node.stop()
     },
@@ -231,8 +271,76 @@ export async function createMeshHost (config: MeshHostConfig, deps: MeshHostDeps
     async hangUp (peer) {
       await node.hangUp(peerIdFromString(peer)).catch(() => {})
     },
+    replaceSilent (peer, { silentForMs, stillSilent }) {
+      if (!started || silent.has(peer) || deps.isDenied(peer)) return
+      let pid: PeerId
+      try { pid = peerIdFromString(peer) } catch { return }
+      const now = Date.now()
+      const ids = new Set(node.getConnections(pid).filter(c => now - (c.timeline.upgraded ?? c.timeline.open) >= silentForMs).map(c => c.id))
+      // none old enough: not connected (the re-dial loop and discovery take care of it), or a fresh
+      // connection whose channels are still being opened
+      if (ids.size === 0) return
+      silent.set(peer, { ids, stillSilent })
+      log.info({ peer, connections: ids.size }, 'member silent while connected: dialling a fresh connection beside the silent one')
+      void (async () => {
+        let attempts = 0
+        // One dial at a time (libp2p joins concurrent dials to one peer anyway), each short: during a
+        // partition a SYN vanishes and only its retransmission (1 s, 3 s, …) would follow it.
+        while (started && silent.get(peer)?.ids === ids) {
+          if (!stillSilent() || deps.isDenied(peer) || !node.getConnections(pid).some(c => ids.has(c.id))) { silent.delete(peer); break }
+          attempts++
+          const t0 = Date.now()
+          const attempt = freshDialAttempt(freshDialMs)
+          try {
+            const conn = await node.dial(pid, { force: true, signal: attempt.signal, onProgress: attempt.onProgress })
+            if (!ids.has(conn.id)) retireSilent(peer, conn)
+          } catch (err) {
+            log.debug({ peer, attempts, err: (err as Error).message }, 'fresh dial beside a silent connection failed')
+            // a refused or unreachable address fails at once: do not spin on it
+            const wait = Math.max(0, 250 - (Date.now() - t0))
+            if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait).unref())
+          } finally {
+            attempt.done()
+          }
+        }
+        if (silent.get(peer)?.ids === ids) silent.delete(peer)
+      })()
+    },
     onConnect (cb) { connectCbs.add(cb); return () => connectCbs.delete(cb) },
     onDisconnect (cb) { disconnectCbs.add(cb); return () => disconnectCbs.delete(cb) },
   }
   return host
 }
+
+/**
+ * The deadline of one fresh dial: `connectMs` for the TCP connect (a SYN lost in a partition is
+ * retransmitted only after 1 s, so a new attempt with a new SYN is quicker), then 5 s for the
+ * handshake once the socket is connected (a peer that is slow or frozen still gets the chance to
+ * answer). A deadline that fires late — this process itself stalled — is given one more turn, so a
+ * connect that completed meanwhile is not aborted unread.
+ */
+function freshDialAttempt (connectMs: number): { signal: AbortSignal, onProgress: (evt: { type: string }) => void, done: () => void } {
+  const ac = new AbortController()
+  let timer: NodeJS.Timeout | undefined
+  const arm = (ms: number): void => {
+    if (timer !== undefined) clearTimeout(timer)
+    const due = Date.now() + ms
+    timer = setTimeout(() => {
+      if (Date.now() - due > 100) { arm(50); return }
+      ac.abort(new DialError(`no connection within ${ms} ms`))
+    }, ms)
+    timer.unref()
+  }
+  arm(connectMs)
+  let connected = false
+  return {
+    signal: ac.signal,
+    onProgress (evt) {
+      if (!connected && evt.type.startsWith('upgrader:')) { connected = true; arm(5000) }
+    },
+    done () { if (timer !== undefined) clearTimeout(timer) },
+  }
+}
+
+/** A connection was aborted because it stayed silent and a fresh one to the same peer works. */
+export class SilentConnectionError extends SwarmflowError {}

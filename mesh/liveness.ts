@@ -34,6 +34,11 @@ export interface Liveness {
   /** The members whose state is reported (the roster, without ourselves). */
   setRoster(peers: PeerIdString[]): void
   state(peer: PeerIdString): MemberState
+  /**
+   * Ms since a heartbeat last arrived from the peer directly, undefined if never: a connection
+   * that stalls (partition) is silent here while other members may still vouch for the peer.
+   */
+  directSilence(peer: PeerIdString): number | undefined
   list(): MemberLiveness[]
   onChange(cb: (peer: PeerIdString, state: MemberState, prev: MemberState) => void): () => void
   readonly counters: { heartbeatsIn: number, heartbeatsOut: number, badFrames: number }
@@ -44,6 +49,8 @@ interface Entry {
   /** When we last observed (or were told of) its departure; evidence older than this does not count. */
   goneAt: number | undefined
   state: MemberState
+  /** When a heartbeat last arrived from it directly (or its link was attached). */
+  heardAt: number | undefined
 }
 
 interface Heartbeat { s: number, h: Array<[string, number]>, g: Array<[string, number]> }
@@ -83,7 +90,7 @@ export function createLiveness (config: LivenessConfig, deps: { logger: Logger, 
 
   const entry = (peer: PeerIdString): Entry => {
     let e = entries.get(peer)
-    if (!e) { e = { lastSeen: undefined, goneAt: undefined, state: 'dead' }; entries.set(peer, e) }
+    if (!e) { e = { lastSeen: undefined, goneAt: undefined, state: 'dead', heardAt: undefined }; entries.set(peer, e) }
     return e
   }
 
@@ -156,6 +163,7 @@ export function createLiveness (config: LivenessConfig, deps: { logger: Logger, 
         counters.heartbeatsIn++
         const t = now()
         evidence(peer, t)
+        if (tracked(peer)) entry(peer).heardAt = t
         for (const [p, age] of msg.h) if (p !== peer) evidence(p, t - age)
         for (const [p, age] of msg.g) if (p !== peer) gone(p, t - age)
       }
@@ -184,6 +192,7 @@ export function createLiveness (config: LivenessConfig, deps: { logger: Logger, 
       links.set(channel.remotePeer, { channel, sending: false })
       if (old && old.channel !== channel) old.channel.abort()
       evidence(channel.remotePeer, now())
+      if (tracked(channel.remotePeer)) entry(channel.remotePeer).heardAt = now()
       void read(channel)
       evaluate()
     },
@@ -200,6 +209,10 @@ export function createLiveness (config: LivenessConfig, deps: { logger: Logger, 
     },
     state (peer) {
       return entries.get(peer)?.state ?? 'dead'
+    },
+    directSilence (peer) {
+      const at = entries.get(peer)?.heardAt
+      return at === undefined ? undefined : Math.max(0, now() - at)
     },
     list () {
       return [...entries].map(([peerId, e]) => ({ peerId, state: e.state, lastSeen: e.lastSeen, direct: links.has(peerId) }))

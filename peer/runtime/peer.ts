@@ -221,6 +221,35 @@ export async function createPeerRuntime (opts: PeerRuntimeOptions): Promise<Peer
     doc.detachPeer(peer)
   })
 
+  // A member whose heartbeats stop arriving on our own link while we stay connected to it is, most
+  // likely, behind a partition: the connection stalled, and once the network is back it resumes only
+  // when TCP retransmits (its back-off has grown to seconds by then). It is dialled afresh beside the
+  // silent connection, which is closed only once the fresh one works (host.replaceSilent). It is not
+  // hung up: a frozen peer that resumes must still find its connections (hanging up made it see every
+  // member gone and keep its nodes running for > 15 s). After a stall of our own every link looks
+  // silent; that view is ours, not the links', so it waits for the dead time before judging again.
+  const sweepMs = Math.max(50, Math.min(250, config.heartbeatMs))
+  let lastSweep = Date.now()
+  let judgeLinksFrom = 0
+  const sweepSilentLinks = (): void => {
+    const now = Date.now()
+    if (now - lastSweep > config.suspectMs) judgeLinksFrom = now + config.deadMs
+    lastSweep = now
+    if (now < judgeLinksFrom) return
+    const connected = new Set(host.connectedPeers())
+    for (const l of liveness.list()) {
+      const peer = l.peerId
+      if (!connected.has(peer) || !membership.isAdmitted(peer)) continue
+      const silence = liveness.directSilence(peer)
+      if (silence === undefined || silence < config.deadMs) continue
+      // no heartbeat link but vouched for by others: the keeper is reopening the channel; a link
+      // that exists and stays silent, or a member nobody hears, is a connection problem
+      if (!l.direct && l.state !== 'dead') continue
+      host.replaceSilent(peer, { silentForMs: config.deadMs, stillSilent: () => (liveness.directSilence(peer) ?? Infinity) >= config.suspectMs })
+    }
+  }
+  let sweepTimer: NodeJS.Timeout | undefined
+
   const applyRoster = (): void => {
     const members = doc.listMembers()
     liveness.setRoster(members.filter(m => !doc.isRevoked(m.publicKey)).map(m => m.peerId))
@@ -365,6 +394,9 @@ export async function createPeerRuntime (opts: PeerRuntimeOptions): Promise<Peer
         writeSelfRecord()
         applyRoster()
         liveness.start()
+        lastSweep = Date.now()
+        sweepTimer = setInterval(sweepSilentLinks, sweepMs)
+        sweepTimer.unref()
         host.want(await loadRemembered())
         await control.start()
         rememberTimer = setInterval(() => { saveRemembered().catch(err => log.debug({ err }, 'could not save remembered peers')) }, 10_000)
@@ -379,6 +411,7 @@ export async function createPeerRuntime (opts: PeerRuntimeOptions): Promise<Peer
       if (stopped) return
       stopped = true
       if (rememberTimer) clearInterval(rememberTimer)
+      if (sweepTimer) clearInterval(sweepTimer)
       if (started) await saveRemembered().catch(() => {})
       await control.stop().catch(err => log.warn({ err }, 'control stop failed'))
       liveness.stop()

@@ -70,7 +70,8 @@ export async function partitionMeasure (ctx: BenchContext): Promise<Row[]> {
     const seen = await all({ op: 'flows', prefix: 'part-', count: 2 * CHANGES, timeoutMs: 60_000 })
     if (seen.some(t => t < 0)) throw new Error('some peers never got every change after the heal (60 s)')
     const heal = Math.max(...seen) - healedAt
-    ctx.log(`partitioned ${partitionMs} ms; healed everywhere after ${heal} ms (per peer: ${seen.map(t => t - healedAt).join(', ')})`)
+    // epoch ms of the heal, to line up with the peers' logs (SWARMFLOW_KEEP_TEST_DIRS=1 keeps them)
+    ctx.log(`partitioned ${partitionMs} ms; healed at ${healedAt}, everywhere after ${heal} ms (per peer: ${seen.map(t => t - healedAt).join(', ')})`)
     return [absoluteRow(label, heal, 'ms', { op: '<=', limit: 3000 }, { note: `from the heal until all ${n} peers list all ${2 * CHANGES} flows; the partition lasted ${(partitionMs / 1000).toFixed(1)} s${ctx.quick ? ' (quick mode: 4 peers; 10 in a full run)' : ''}` })]
   } finally {
     for (const a of agents) await a.stop()
