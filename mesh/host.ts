@@ -12,7 +12,7 @@ import type { ChannelHandler, FramedChannel, PeerIdString } from './interfaces.t
 import { createFramedChannel, type FramedChannelOptions } from './framed.ts'
 import { DialError } from './errors.ts'
 import { SwarmflowError } from '../common/errors.ts'
-import { coalesceWrites, noiseCrypto } from './transport.ts'
+import { coalesceWrites, lazyWindowUpdates, noiseCrypto } from './transport.ts'
 
 export interface MeshHostConfig {
   /** Multiaddrs to listen on, e.g. /ip4/0.0.0.0/tcp/0. */
@@ -89,7 +89,7 @@ export async function createMeshHost (config: MeshHostConfig, deps: MeshHostDeps
     transports: [tcp()],
     // native ChaCha with cached keys; the writes of one event-loop turn in one Noise message (transport.ts)
     connectionEncrypters: [coalesceWrites(noise({ crypto: noiseCrypto }))],
-    streamMuxers: [yamux()],
+    streamMuxers: [lazyWindowUpdates(yamux())],
     peerDiscovery,
     services: { identify: identify() },
     connectionManager: { maxConnections: 256, dialTimeout: 5000, reconnectRetries: 0 },

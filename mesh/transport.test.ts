@@ -8,14 +8,24 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { YamuxStream } from '@chainsafe/libp2p-yamux/stream'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Stream } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { coalesceWrites, noiseCrypto } from './transport.ts'
+import { coalesceWrites, lazyWindowUpdates, noiseCrypto } from './transport.ts'
 
 const PROTO = '/test/transport/1'
 const nodes: Libp2p[] = []
 afterEach(async () => { await Promise.all(nodes.splice(0).map(n => n.stop())) })
+
+/** Window updates yamux streams actually send (the library's sendWindowUpdate with window used). */
+let windowUpdates = 0
+const eagerUpdate = YamuxStream.prototype.sendWindowUpdate
+YamuxStream.prototype.sendWindowUpdate = function (this: YamuxStream) {
+  const w = this as unknown as { recvWindow: number, recvWindowCapacity: number }
+  if (w.recvWindowCapacity < w.recvWindow) windowUpdates++
+  eagerUpdate.call(this)
+}
 
 async function node (tuned: boolean): Promise<Libp2p> {
   const n = await createLibp2p({
@@ -23,7 +33,7 @@ async function node (tuned: boolean): Promise<Libp2p> {
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [tuned ? coalesceWrites(noise({ crypto: noiseCrypto })) : noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [tuned ? lazyWindowUpdates(yamux()) : yamux()],
     connectionMonitor: { enabled: false },
   })
   nodes.push(n)
@@ -94,6 +104,24 @@ describe('link tuning: native ChaCha with cached keys, writes coalesced per even
     s.send(new TextEncoder().encode('refused: bye'))
     await a.hangUp(b.peerId)
     expect(new TextDecoder().decode(await got.promise)).toBe('refused: bye')
+  })
+
+  it('lazy window updates: a ping-pong of small messages sends none; stock yamux one per message', async () => {
+    const pingPong = async (tuned: boolean): Promise<number> => {
+      const before = windowUpdates
+      const a = await node(tuned)
+      const b = await node(tuned)
+      const s = await echoStream(a, b)
+      for (let i = 0; i < 300; i++) {
+        const back = await roundTrip(s, [randomBytes(64)])
+        expect(back.byteLength).toBe(64)
+      }
+      return windowUpdates - before
+    }
+    const stock = await pingPong(false)
+    const lazy = await pingPong(true)
+    expect(stock).toBeGreaterThanOrEqual(600)
+    expect(lazy).toBeLessThan(10) // stream set-up only
   })
 
   it('native ChaCha20-Poly1305 round-trips with the library implementation and rejects a bad tag', () => {

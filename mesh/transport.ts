@@ -32,7 +32,8 @@ import crypto from 'node:crypto'
 import { Uint8ArrayList } from 'uint8arraylist'
 import type { ICryptoInterface } from '@chainsafe/libp2p-noise'
 import { asCrypto, defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
-import type { ConnectionEncrypter, MessageStream, SecuredConnection } from '@libp2p/interface'
+import { StreamState } from '@chainsafe/libp2p-yamux/stream'
+import type { ConnectionEncrypter, MessageStream, SecuredConnection, StreamMuxerFactory } from '@libp2p/interface'
 
 const CHACHA = 'chacha20-poly1305'
 /** Below this the library's WASM ChaCha20-Poly1305 beats a native cipher object (its own benchmark; ours agrees). */
@@ -191,5 +192,49 @@ export function coalesceWrites<C> (factory: (components: C) => ConnectionEncrypt
       secureInbound: async (c: MessageStream, o?: Parameters<ConnectionEncrypter['secureInbound']>[1]) => wrap(await inner.secureInbound(c, o), c),
       secureOutbound: async (c: MessageStream, o?: Parameters<ConnectionEncrypter['secureOutbound']>[1]) => wrap(await inner.secureOutbound(c, o), c),
     })
+  }
+}
+
+/**
+ * 5. `lazyWindowUpdates` — @chainsafe/libp2p-yamux answers every data frame with a window-update
+ *    frame as soon as any of the receive window is used. On a request/response link nothing else
+ *    leaves in that turn, so each message costs its receiver one more Noise message and write, and
+ *    its sender one more wake-up, read and decryption: a third of the link's system calls per
+ *    message (strace of an end-to-end ping-pong). Like Go's yamux (and the spec's intent), the
+ *    window is topped up only once half of it has been used. The remote never waits for it: it
+ *    still has at least half a window (≥ 128 KiB) to send. Stream set-up, pauses and the window
+ *    auto-tuning are the library's own (its sendWindowUpdate runs whenever an update is sent).
+ */
+export function lazyWindowUpdates<C> (factory: (components: C) => StreamMuxerFactory): (components: C) => StreamMuxerFactory {
+  return (components: C) => {
+    const inner = factory(components)
+    return Object.assign(Object.create(inner) as StreamMuxerFactory, {
+      createStreamMuxer: (conn: MessageStream) => {
+        const muxer = inner.createStreamMuxer(conn)
+        const m = muxer as unknown as { _newStream?: (...args: unknown[]) => unknown }
+        const newStream = m._newStream
+        // a yamux release without this internal keeps its own behaviour (eager updates)
+        if (typeof newStream === 'function') {
+          m._newStream = function (this: unknown, ...args: unknown[]) {
+            const s = newStream.apply(this, args)
+            lazyStream(s)
+            return s
+          }
+        }
+        return muxer
+      },
+    })
+  }
+}
+
+interface WindowedStream { state: number, recvWindow: number, recvWindowCapacity: number, sendWindowUpdate(): void }
+
+function lazyStream (s: unknown): void {
+  const w = s as Partial<WindowedStream>
+  const eager = w.sendWindowUpdate
+  if (typeof eager !== 'function' || typeof w.recvWindow !== 'number' || typeof w.recvWindowCapacity !== 'number') return
+  w.sendWindowUpdate = function (this: WindowedStream) {
+    if (this.state === StreamState.Established && this.recvWindow - this.recvWindowCapacity < this.recvWindow / 2) return
+    eager.call(this)
   }
 }

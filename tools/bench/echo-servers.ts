@@ -7,7 +7,7 @@ import { createServer } from 'node:net'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
-import { coalesceWrites, noiseCrypto } from '../../mesh/transport.ts'
+import { coalesceWrites, lazyWindowUpdates, noiseCrypto } from '../../mesh/transport.ts'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 
@@ -31,7 +31,7 @@ async function main (): Promise<void> {
       transports: [tcp()],
       // 'libp2p-tuned': the same link settings as createMeshHost (mesh/transport.ts)
       connectionEncrypters: [kind === 'libp2p-tuned' ? coalesceWrites(noise({ crypto: noiseCrypto })) : noise()],
-      streamMuxers: [yamux()],
+      streamMuxers: [kind === 'libp2p-tuned' ? lazyWindowUpdates(yamux()) : yamux()],
       connectionMonitor: { enabled: false },
     })
     await node.handle(BARE_ECHO_PROTOCOL, (stream) => {

@@ -7,7 +7,7 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
-import { coalesceWrites, noiseCrypto } from '../../mesh/transport.ts'
+import { coalesceWrites, lazyWindowUpdates, noiseCrypto } from '../../mesh/transport.ts'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -62,7 +62,7 @@ export async function bareLibp2pLink (addr: string, name = 'libp2p Noise+yamux',
     privateKey: await generateKeyPair('Ed25519'),
     transports: [tcp()],
     connectionEncrypters: [tuned ? coalesceWrites(noise({ crypto: noiseCrypto })) : noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [tuned ? lazyWindowUpdates(yamux()) : yamux()],
     connectionMonitor: { enabled: false },
   })
   const stream = await node.dialProtocol(multiaddr(addr), BARE_ECHO_PROTOCOL)
