@@ -118,7 +118,7 @@ export async function createMeshHost (config: MeshHostConfig, deps: MeshHostDeps
   const maxBackoff = config.redialMaxMs ?? 2_000
   const freshDialMs = config.freshDialMs ?? 500
   /** Peers being re-dialled beside silent connections: peer → ids of those connections and the check. */
-  const silent = new Map<PeerIdString, { ids: Set<string>, stillSilent: () => boolean }>()
+  const silent = new Map<PeerIdString, { ids: Set<string>, silentForMs: number, stillSilent: () => boolean }>()
 
   // A connection that stalled in a partition resumes only when TCP retransmits, and its back-off has
   // grown to seconds by the heal; a fresh connection works at once. Inbound ones count too: the other
@@ -134,9 +134,18 @@ export async function createMeshHost (config: MeshHostConfig, deps: MeshHostDeps
     const s = silent.get(peer)
     if (s === undefined) return
     silent.delete(peer)
-    // The old connection carries heartbeats again: keep it (the fresh one stays as a spare; closing
-    // it could race the other side, which may be retiring its silent ones in favour of this one).
-    if (!s.stillSilent()) return
+    if (!s.stillSilent()) {
+      // The old connection carries heartbeats again (a frozen peer resumed). The fresh one is closed,
+      // or every freeze would leave one more connection — but not at once: the other side may be
+      // retiring its silent ones in favour of this one; then the old ones are gone and it stays.
+      setTimeout(() => {
+        if (!started || fresh.status !== 'open') return
+        if (!node.getConnections(fresh.remotePeer).some(c => s.ids.has(c.id))) return
+        log.debug({ peer, fresh: fresh.id }, 'closing a spare connection: the silent one works again')
+        fresh.close().catch(err => { fresh.abort(err as Error) })
+      }, s.silentForMs).unref()
+      return
+    }
     for (const c of node.getConnections(fresh.remotePeer)) {
       if (!s.ids.has(c.id)) continue
       log.info({ peer, stale: c.remoteAddr.toString(), fresh: fresh.remoteAddr.toString(), direction: fresh.direction }, 'replacing a silent connection with a fresh one')
@@ -280,7 +289,7 @@ export async function createMeshHost (config: MeshHostConfig, deps: MeshHostDeps
       // none old enough: not connected (the re-dial loop and discovery take care of it), or a fresh
       // connection whose channels are still being opened
       if (ids.size === 0) return
-      silent.set(peer, { ids, stillSilent })
+      silent.set(peer, { ids, silentForMs, stillSilent })
       log.info({ peer, connections: ids.size }, 'member silent while connected: dialling a fresh connection beside the silent one')
       void (async () => {
         let attempts = 0

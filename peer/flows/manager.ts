@@ -88,6 +88,8 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
   let startedAt = 0
   let warm = false
   let allHereAt: number | undefined
+  /** Evidence of life older than this does not count towards warm-up (set by a long stall). */
+  let heardSince = 0
   const syncRoundMs = 300
   const counters = { reconciles: 0, starts: 0, stops: 0, startFailures: 0, fileFetchFailures: 0, badFlows: 0, badClaims: 0, stalls: 0 }
 
@@ -284,7 +286,9 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
   }
 
   const warmedUp = (now: number): boolean => {
-    const live = new Set(runtime.livePeers())
+    // after a stall only evidence heard since it counts (states are not re-evaluated until the next beat)
+    const seen = new Map(runtime.liveness.list().map(l => [l.peerId, l.lastSeen ?? 0]))
+    const live = new Set(runtime.livePeers().filter(p => p === self || (seen.get(p) ?? 0) >= heardSince))
     const synced = new Set(doc.connectedPeers())
     const allHere = members().every(m => m.peerId === self || (live.has(m.peerId) && synced.has(m.peerId)))
     if (!allHere) allHereAt = undefined
@@ -298,8 +302,24 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
 
   const noteStall = (now: number): void => {
     counters.stalls++
-    log.warn({ stalledMs: now - lastBeat, settleMs }, 'this peer was stalled; waiting for fresh liveness before acting on it')
+    const stalledMs = now - lastBeat
     lastBeat = now
+    if (stalledMs >= cfg.deadMs) {
+      // Silent for the dead time: the others have declared this peer dead and re-placed its nodes,
+      // and what it sees now (everyone dead, or alive on stale evidence) is its own silence. It
+      // places nothing until it has heard the swarm again — every member alive with a document
+      // channel, plus a sync round — or until its own fresh observation covers the dead time,
+      // exactly as after a restart. Its instances stop on the first placement after that.
+      log.warn({ stalledMs }, 'this peer was stalled for longer than the dead time; warming up again before acting on its view')
+      warm = false
+      allHereAt = undefined
+      startedAt = now
+      heardSince = now
+      settleUntil = 0
+      schedule(100)
+      return
+    }
+    log.warn({ stalledMs, settleMs }, 'this peer was stalled; waiting for fresh liveness before acting on it')
     settleUntil = now + settleMs
     schedule(settleMs + 10)
   }
