@@ -18,7 +18,8 @@ export type RejectReason = keyof SwarmDocumentCounters['rejectedChanges']
 
 /** `waiting`: changes let through unjudged because neither their dependencies nor their actor's certificate have arrived. */
 export type Rejection = { ok: false, reason: RejectReason, actor?: string, detail: string }
-export type Verdict = { ok: true, newChanges: number, waiting?: number } | Rejection
+/** `heads`: the heads the sender advertised in the message. */
+export type Verdict = { ok: true, newChanges: number, waiting?: number, heads?: string[] } | Rejection
 
 interface ChangeMeta { actor: string, seq: number, hash: string }
 
@@ -151,22 +152,41 @@ export function createChangeVerifier (deps: {
     return undefined
   }
 
-  const judge = (c: ChangeMeta, current: A.Doc<unknown>, ev: Evidence): Rejection | null => {
+  /** What one member key's changes are judged by; the same for every change of one message. */
+  interface KeyStanding { rev: RevocationRecord | undefined, revoked: boolean, member: boolean }
+
+  /**
+   * `standings` lives for one message: a whole-document message holds hundreds of changes by a few
+   * keys, and `isCurrentMember` verifies a certificate chain on every call (measured on a joining
+   * peer: 83 of the 340 ms spent checking a 100 KB document).
+   */
+  const standingOf = (pub: string, current: A.Doc<unknown>, ev: Evidence, standings: Map<string, KeyStanding>): KeyStanding => {
+    const known = standings.get(pub)
+    if (known !== undefined) return known
+    // Prefer the revocation already merged: a message must not be able to raise its own cutoff.
+    let rev = readRevocation(current, pub)
+    for (const value of rev === undefined ? (ev.revocations.get(pub) ?? []) : []) rev ??= revocationFromValue(value, pub)
+    for (const whole of rev === undefined ? ev.wholes : []) rev ??= readRevocation(whole, pub)
+    const revoked = rev !== undefined || safe('isRevoked', () => authz.isRevoked(pub), true)
+    const member = !revoked && safe('isCurrentMember', () => authz.isCurrentMember(pub), false)
+    const standing = { rev, revoked, member }
+    standings.set(pub, standing)
+    return standing
+  }
+
+  const judge = (c: ChangeMeta, current: A.Doc<unknown>, ev: Evidence, standings: Map<string, KeyStanding>): Rejection | null => {
     if (c.actor === GENESIS_ACTOR) {
       return c.hash === genesisHash ? null : { ok: false, reason: 'forged-genesis', actor: c.actor, detail: `change ${c.hash} claims the genesis actor` }
     }
     const pub = resolveActor(current, c.actor) ?? actorFromEvidence(c.actor, ev)
     if (pub === undefined) return { ok: false, reason: 'unknown-actor', actor: c.actor, detail: `no valid actor certificate for ${c.actor}` }
-    // Prefer the revocation already merged: a message must not be able to raise its own cutoff.
-    let rev = readRevocation(current, pub)
-    for (const value of rev === undefined ? (ev.revocations.get(pub) ?? []) : []) rev ??= revocationFromValue(value, pub)
-    for (const whole of rev === undefined ? ev.wholes : []) rev ??= readRevocation(whole, pub)
-    if (rev !== undefined || safe('isRevoked', () => authz.isRevoked(pub), true)) {
+    const { rev, revoked, member } = standingOf(pub, current, ev, standings)
+    if (revoked) {
       const cutoff = rev?.actorSeqCutoff?.[c.actor] ?? 0
       if (c.seq > cutoff) return { ok: false, reason: 'revoked', actor: c.actor, detail: `member ${pub} is revoked; change seq ${c.seq} > cutoff ${cutoff}` }
       return null
     }
-    if (!safe('isCurrentMember', () => authz.isCurrentMember(pub), false)) {
+    if (!member) {
       return { ok: false, reason: 'not-member', actor: c.actor, detail: `member key ${pub} is not a current member` }
     }
     return null
@@ -180,9 +200,10 @@ export function createChangeVerifier (deps: {
       try { decoded = A.decodeSyncMessage(syncData) } catch (err) {
         return { ok: false, reason: 'malformed', detail: `undecodable sync message: ${(err as Error).message}` }
       }
-      if (decoded.changes.length === 0) return { ok: true, newChanges: 0 }
+      if (decoded.changes.length === 0) return { ok: true, newChanges: 0, heads: decoded.heads }
       const current = deps.currentDoc()
       const ev: Evidence = { certs: new Map(), revocations: new Map(), wholes: [] }
+      const standings = new Map<string, KeyStanding>()
       const add = (m: Map<string, string[]>, k: string, v: string): void => { m.set(k, [...(m.get(k) ?? []), v]) }
       try {
         // Every new change is judged, including those whose dependencies have not arrived yet (Automerge
@@ -237,7 +258,7 @@ export function createChangeVerifier (deps: {
             nowWaiting.push(c)
             continue
           }
-          const v = judge(c, current, ev)
+          const v = judge(c, current, ev, standings)
           if (v !== null) return v
         }
         // Changes let through earlier are judged as soon as their actor's certificate shows up. A
@@ -247,7 +268,7 @@ export function createChangeVerifier (deps: {
         for (const [actor, list] of waitingByActor) {
           if (!resolvable(actor)) continue
           for (const c of list) {
-            const v = judge(c, current, ev)
+            const v = judge(c, current, ev, standings)
             if (v !== null) return { ...v, detail: `${v.detail} (a change queued earlier)` }
           }
           settled.push(actor)
@@ -266,7 +287,7 @@ export function createChangeVerifier (deps: {
           logger.warn({ actor: oldest }, 'forgot queued changes of an uncertified actor (table full)')
         }
         if (nowWaiting.length > 0) logger.debug({ waiting: nowWaiting.length }, 'changes of not yet certified actors wait for their dependencies')
-        return { ok: true, newChanges: fresh.length - nowWaiting.length, waiting: nowWaiting.length }
+        return { ok: true, newChanges: fresh.length - nowWaiting.length, waiting: nowWaiting.length, heads: decoded.heads }
       } finally {
         // wasm memory is not garbage-collected promptly; a whole-document chunk is as large as the document.
         for (const whole of ev.wholes) A.free(whole)

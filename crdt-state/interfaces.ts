@@ -161,6 +161,13 @@ export interface SwarmDocumentConfig {
   rejectCooldownMs?: number
   /** Milliseconds between a change and its write to disk (automerge-repo debounce). Default 100. */
   saveDebounceMs?: number
+  /**
+   * At start the document syncs with the first peer that attaches alone, and with the others once
+   * it holds that peer's heads, that peer goes away or stays silent this many milliseconds, or four
+   * times this long passed — so a new peer receives the document once instead of once per member.
+   * 0 disables. Default 2000.
+   */
+  initialSyncTimeoutMs?: number
 }
 
 export interface SwarmDocumentDeps {

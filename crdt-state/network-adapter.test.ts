@@ -131,4 +131,71 @@ describe('channel network adapter', () => {
     a.disconnect()
     b.disconnect()
   })
+
+  describe('initial sync with one peer first', () => {
+    /** 'me' in its seed phase; every sync message it receives advertises the heads in `advertised`. */
+    const seeding = (timeoutMs: number): { a: ChannelNetworkAdapter, held: { synced: boolean }, announced: string[] } => {
+      const held = { synced: false }
+      const a = new ChannelNetworkAdapter({ peerId: 'me', documentId: DOC, maxFrameBytes: 1024, sendQueueFrames: 4, rejectCooldownMs: 60_000, initialSyncTimeoutMs: timeoutMs }, {
+        logger: silentLogger(),
+        authorize: () => ({ ok: true, newChanges: 0, heads: ['h1'] }),
+        hasHeads: heads => held.synced && heads.includes('h1'),
+      })
+      a.connect('me' as PeerId, {})
+      const announced: string[] = []
+      a.on('peer-candidate', p => announced.push(p.peerId))
+      return { a, held, announced }
+    }
+    const greet = (ch: ReturnType<typeof stalledChannel>): void => ch.push(encodeHello({ peerId: ch.remotePeer, session: 's', nonce: 'n', meta: {} }))
+    const syncFrom = (ch: ReturnType<typeof stalledChannel>): void => ch.push(encodeMessage({ type: 'sync', senderId: ch.remotePeer, targetId: 'me', documentId: DOC, data: new Uint8Array([1]) }))
+
+    it('holds every other peer (no hello from us, not announced) until the document holds the seed\'s heads', async () => {
+      const { a, held, announced } = seeding(60_000)
+      const remote = adapter('other')
+      const [meSide, otherSide] = memoryChannelPair('me', 'other')
+      const seed = stalledChannel('seed')
+      a.attach(seed)
+      a.attach(meSide)
+      remote.attach(otherSide)
+      greet(seed)
+      await until('seed announced', () => announced.includes('seed'))
+      await until('other greeted us', () => a.counters.framesIn >= 2)
+      syncFrom(seed)
+      await until('seed message read', () => a.counters.framesIn >= 3)
+      // The seed's heads are not in the document yet: 'other' still waits and has not heard from us.
+      expect(announced).toEqual(['seed'])
+      expect(remote.connectedPeers()).toEqual([])
+      held.synced = true
+      a.documentChanged()
+      await until('other announced', () => announced.includes('other'))
+      await until('other got our hello', () => remote.connectedPeers().includes('me'))
+      a.disconnect()
+      remote.disconnect()
+    })
+
+    it('releases the held peers when the seed goes away, or after the timeout', async () => {
+      const first = seeding(60_000)
+      const seed = stalledChannel('seed')
+      const other = stalledChannel('other')
+      first.a.attach(seed)
+      first.a.attach(other)
+      greet(seed)
+      greet(other)
+      await until('seed announced', () => first.announced.includes('seed'))
+      seed.abort()
+      await until('other announced after the seed left', () => first.announced.includes('other'))
+      first.a.disconnect()
+
+      const second = seeding(50)
+      const seed2 = stalledChannel('seed')
+      const other2 = stalledChannel('other')
+      second.a.attach(seed2)
+      second.a.attach(other2)
+      greet(seed2)
+      greet(other2)
+      await until('other announced after the timeout', () => second.announced.includes('other'))
+      expect(seed2.aborted).toBe(false)
+      second.a.disconnect()
+    })
+  })
 })

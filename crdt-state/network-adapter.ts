@@ -8,6 +8,7 @@
  * automerge-repo sees it.
  */
 import { randomBytes } from 'node:crypto'
+import * as A from '@automerge/automerge'
 import { NetworkAdapter, type Message, type PeerId, type PeerMetadata, type StorageId } from '@automerge/automerge-repo'
 import type { Logger } from '../common/log.ts'
 import { BoundedQueue } from '../common/queue.ts'
@@ -25,6 +26,14 @@ export interface ChannelAdapterConfig {
   rejectCooldownMs: number
   /** A channel whose peer has not said hello by then is closed. Default 10 s. */
   helloTimeoutMs?: number
+  /**
+   * Initial sync with one peer first: the first peer that attaches is the seed; every other peer is
+   * held (no hello sent, not announced to the repo) until this document holds the heads the seed
+   * advertised, the seed goes away, the seed stays silent this many milliseconds, or four times
+   * this long passed. Without it a new peer pulls the whole document from every member at once.
+   * 0 or absent: no seed phase.
+   */
+  initialSyncTimeoutMs?: number
 }
 
 /** Channels kept per peer at once: two (both sides dialled) plus slack for a reconnect in progress. */
@@ -37,6 +46,8 @@ export interface ChannelAdapterDeps {
   logger: Logger
   /** Authorship check of sync data, before merge. */
   authorize: (syncData: Uint8Array, from: PeerIdString) => Verdict
+  /** Whether the local document holds all these change hashes (ends the seed phase). Required with `initialSyncTimeoutMs`. */
+  hasHeads?: (heads: string[]) => boolean
 }
 
 interface Link {
@@ -45,7 +56,24 @@ interface Link {
   remote?: Hello
   queue: BoundedQueue<Uint8Array>
   helloTimer?: ReturnType<typeof setTimeout>
+  /** Held during the seed phase: our hello is not sent and the peer is not announced until released. */
+  held?: PromiseWithResolvers<void>
 }
+
+/**
+ * The seed phase: `seeking` until the first channel attaches, `seeding` while syncing with that
+ * peer alone, `open` once every peer syncs.
+ */
+type SeedPhase =
+  | { state: 'seeking' }
+  | { state: 'seeding', peer: PeerIdString, startedAt: number, timer?: ReturnType<typeof setTimeout>, heads?: string[] }
+  | { state: 'open' }
+
+/**
+ * The seed phase lasts at most this many times `initialSyncTimeoutMs`, however busy the seed. With
+ * the default (2 s) that stays below the 10 s a held peer waits for our hello before it hangs up.
+ */
+const SEED_PHASE_MAX_FACTOR = 4
 
 interface PeerLinks {
   active?: Link
@@ -84,12 +112,16 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
   private readonly penalties = new Map<PeerIdString, { until: number, strikes: number }>()
   private meta: PeerMetadata = {}
   private closed = false
+  private seed: SeedPhase
+  private readonly hasHeads: ChannelAdapterDeps['hasHeads']
 
   constructor (config: ChannelAdapterConfig, deps: ChannelAdapterDeps) {
     super()
     this.config = config
     this.log = deps.logger
     this.authorize = deps.authorize
+    this.hasHeads = deps.hasHeads
+    this.seed = (config.initialSyncTimeoutMs ?? 0) > 0 && deps.hasHeads !== undefined ? { state: 'seeking' } : { state: 'open' }
     this.connected = new Promise(resolve => { this.resolveConnected = resolve })
   }
 
@@ -107,6 +139,7 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
 
   disconnect (): void {
     this.closed = true
+    this.openSeedPhase('stopped')
     // Pumps still waiting for connect() must wake up and see `closed`.
     this.resolveConnected()
     for (const [, p] of this.peers) for (const l of p.links) this.closeLink(l)
@@ -153,6 +186,8 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
     }, this.config.helloTimeoutMs ?? 10_000)
     // A pending greeting must not keep the process alive.
     link.helloTimer.unref?.()
+    if (this.seed.state === 'seeking') this.startSeeding(channel.remotePeer)
+    if (this.seed.state === 'seeding' && this.seed.peer !== channel.remotePeer) link.held = Promise.withResolvers<void>()
     entry.links.add(link)
     this.peers.set(channel.remotePeer, entry)
     void this.pump(link)
@@ -162,6 +197,7 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
   detach (peerId: PeerIdString): void {
     const entry = this.peers.get(peerId)
     if (entry === undefined) return
+    if (this.seed.state === 'seeding' && this.seed.peer === peerId) this.openSeedPhase('seed detached')
     this.peers.delete(peerId)
     for (const l of entry.links) this.closeLink(l)
     if (entry.active !== undefined) this.emit('peer-disconnected', { peerId: peerId as PeerId })
@@ -203,6 +239,10 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
   private async pump (link: Link): Promise<void> {
     await this.connected
     if (this.closed) return
+    if (link.held !== undefined) {
+      await link.held.promise
+      if (this.closed || link.queue.isClosed) return
+    }
     const hello: Hello = { peerId: this.config.peerId, session: this.session, nonce: link.nonce, meta: {} }
     if (this.meta.storageId !== undefined) hello.meta.storageId = this.meta.storageId
     if (this.meta.isEphemeral !== undefined) hello.meta.isEphemeral = this.meta.isEphemeral
@@ -225,6 +265,7 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
       for await (const frame of link.channel) {
         this.counters.framesIn++
         this.counters.bytesIn += frame.byteLength
+        if (this.seed.state === 'seeding' && this.seed.peer === peer) this.armSeedTimer()
         this.onFrame(link, frame)
       }
     } catch (err) {
@@ -274,6 +315,7 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
         if (m.senderId !== peer) { this.drop('spoofed-sender', link, { claimed: m.senderId }); return }
         if (m.targetId !== this.config.peerId) { this.drop('wrong-target', link, { target: m.targetId }); return }
         if (m.documentId !== this.config.documentId) { this.drop('foreign-document', link, { documentId: m.documentId }); return }
+        let heads: string[] | undefined
         if (m.data !== undefined) {
           const verdict = this.authorize(m.data, peer)
           if (!verdict.ok) {
@@ -286,6 +328,7 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
             this.penalize(peer)
             return
           }
+          heads = verdict.heads
         }
         if (link !== this.peers.get(peer)?.active) {
           // In flight on a channel that just lost the duplicate-channel ranking; the repo resyncs on the kept one.
@@ -293,6 +336,7 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
           return
         }
         this.emit('message', m as Message)
+        if (this.seed.state === 'seeding' && this.seed.peer === peer && m.data !== undefined) this.onSeedMessage(m.data, heads)
       }
     }
   }
@@ -321,6 +365,8 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
     const peer = link.channel.remotePeer
     const entry = this.peers.get(peer)
     if (entry === undefined || !entry.links.has(link)) return
+    // Announced when the seed phase ends (openSeedPhase).
+    if (link.held !== undefined) return
     const current = entry.active
     if (current === undefined) {
       entry.active = link
@@ -353,7 +399,11 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
 
   private onLinkClosed (link: Link): void {
     const peer = link.channel.remotePeer
+    link.held?.resolve()
     const entry = this.peers.get(peer)
+    if (this.seed.state === 'seeding' && this.seed.peer === peer && (entry === undefined || [...entry.links].every(l => l === link))) {
+      this.openSeedPhase('seed channel closed')
+    }
     if (entry === undefined || !entry.links.delete(link)) return
     if (entry.active !== link) {
       if (entry.links.size === 0 && entry.active === undefined) this.peers.delete(peer)
@@ -368,6 +418,73 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
       this.announce(peer, next)
     } else if (entry.links.size === 0) {
       this.peers.delete(peer)
+    }
+  }
+
+  private startSeeding (peer: PeerIdString): void {
+    this.seed = { state: 'seeding', peer, startedAt: Date.now() }
+    this.armSeedTimer()
+    this.log.debug({ peer, timeoutMs: this.config.initialSyncTimeoutMs }, 'initial document sync with one peer first')
+  }
+
+  /** (Re)starts the silence timer: every frame from the seed shows it is still sending. */
+  private armSeedTimer (): void {
+    if (this.seed.state !== 'seeding') return
+    const timeoutMs = this.config.initialSyncTimeoutMs ?? 0
+    const left = this.seed.startedAt + SEED_PHASE_MAX_FACTOR * timeoutMs - Date.now()
+    clearTimeout(this.seed.timer)
+    this.seed.timer = setTimeout(() => this.openSeedPhase(left <= timeoutMs ? 'time limit' : 'seed silent'), Math.max(0, Math.min(timeoutMs, left)))
+    this.seed.timer.unref?.()
+  }
+
+  /**
+   * The seed advertises its heads in every sync message. Once this document holds them, it has
+   * (at least) everything the seed had: the other peers then only send what the seed lacked. The
+   * repo may apply a message after a storage read, so the check also runs on every document change
+   * (`documentChanged`).
+   */
+  private onSeedMessage (data: Uint8Array, advertised: string[] | undefined): void {
+    if (this.seed.state !== 'seeding') return
+    let heads = advertised
+    if (heads === undefined) {
+      try { heads = A.decodeSyncMessage(data).heads } catch { return }
+    }
+    this.seed.heads = heads
+    this.checkSeeded()
+  }
+
+  /** Called by the document on every change: the seed phase may be over. */
+  documentChanged (): void {
+    if (this.seed.state === 'seeding') this.checkSeeded()
+  }
+
+  private checkSeeded (): void {
+    if (this.seed.state !== 'seeding' || this.seed.heads === undefined) return
+    const heads = this.seed.heads
+    let done = false
+    try { done = this.hasHeads?.(heads) ?? true } catch (err) {
+      this.log.warn({ err }, 'checking the document heads failed; ending the initial sync phase')
+      done = true
+    }
+    if (done) this.openSeedPhase('synced')
+  }
+
+  /** Ends the seed phase: held peers get our hello and are announced to the repo. */
+  private openSeedPhase (why: string): void {
+    if (this.seed.state === 'open') return
+    if (this.seed.state === 'seeding') {
+      clearTimeout(this.seed.timer)
+      this.log.info({ peer: this.seed.peer, why, ms: Date.now() - this.seed.startedAt }, 'initial document sync done; syncing with every peer')
+    }
+    this.seed = { state: 'open' }
+    for (const [, entry] of this.peers) {
+      for (const link of entry.links) {
+        if (link.held === undefined) continue
+        const held = link.held
+        delete link.held
+        held.resolve()
+        if (link.remote !== undefined && !this.closed) this.onGreeted(link)
+      }
     }
   }
 

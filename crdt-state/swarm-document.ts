@@ -73,6 +73,8 @@ export function createSwarmDocument (config: SwarmDocumentConfig, deps: SwarmDoc
     }
   }
 
+  const onDocChanged = (): void => { session?.adapter.documentChanged() }
+
   const doStart = async (): Promise<void> => {
     try {
       await mkdir(dir, { recursive: true })
@@ -82,9 +84,13 @@ export function createSwarmDocument (config: SwarmDocumentConfig, deps: SwarmDoc
     let handleRef: DocHandle<RawDoc> | undefined
     const verifierRef: { v?: ChangeVerifier } = {}
     const adapter = new ChannelNetworkAdapter(
-      { peerId: deps.peerId, documentId, maxFrameBytes, sendQueueFrames: config.sendQueueFrames ?? 1024, rejectCooldownMs: config.rejectCooldownMs ?? 5000 },
+      {
+        peerId: deps.peerId, documentId, maxFrameBytes, sendQueueFrames: config.sendQueueFrames ?? 1024, rejectCooldownMs: config.rejectCooldownMs ?? 5000,
+        initialSyncTimeoutMs: config.initialSyncTimeoutMs ?? 2000,
+      },
       {
         logger: log,
+        hasHeads: heads => handleRef !== undefined && A.hasHeads(handleRef.doc(), heads),
         authorize: (data) => {
           // No handle yet means no peer could have been attached; refuse rather than guess.
           if (handleRef === undefined || verifierRef.v === undefined) return { ok: false, reason: 'unknown-actor', detail: 'document not loaded yet' }
@@ -118,6 +124,7 @@ export function createSwarmDocument (config: SwarmDocumentConfig, deps: SwarmDoc
       handleRef = handle
       verifierRef.v = createChangeVerifier({ authz: deps.authz, logger: log, genesisHash: gHash, currentDoc: () => handle.doc() })
       handle.on('change', emitChange)
+      handle.on('change', onDocChanged)
       session = { repo, adapter, storage: gated, handle, verifier: verifierRef.v, actorId: A.getActorId(handle.doc()) }
       log.info({ documentId, actorId: session.actorId, heads: A.getHeads(handle.doc()).length }, 'swarm document ready')
       ready.resolve()
@@ -215,6 +222,7 @@ export function createSwarmDocument (config: SwarmDocumentConfig, deps: SwarmDoc
       stopping ??= (async () => {
         session = undefined
         s.handle.off('change', emitChange)
+        s.handle.off('change', onDocChanged)
         addCounters(totals, s.adapter.counters)
         try { await s.repo.shutdown() } catch (err) { log.warn({ err }, 'flushing the document at stop failed') }
         await s.storage.close()

@@ -73,7 +73,11 @@ export async function crdtMeasure (ctx: BenchContext): Promise<Row[]> {
 /** Time for a new peer, once admitted, to hold the whole document (every flow of it). */
 export async function joinMeasure (ctx: BenchContext): Promise<Row[]> {
   const rows: Row[] = []
-  const swarm = await ctx.swarm(3)
+  // BENCH_JOIN_PEERS=10 reproduces the full run's case, where the join row runs after the swarm grew to 10 peers.
+  const peersEnv = Number(process.env.BENCH_JOIN_PEERS ?? '3')
+  const swarm = await ctx.swarm(Number.isInteger(peersEnv) && peersEnv >= 1 ? peersEnv : 3)
+  // In a full run the shared swarm has already grown to 10 when this measure starts.
+  const swarmSize = swarm.peers.filter(p => p.running).length
   const admin = swarm.peers[0] as TestPeer
   let flowsSoFar = (await admin.api<FlowList>('/flows')).length
   let joinerN = 0
@@ -92,7 +96,12 @@ export async function joinMeasure (ctx: BenchContext): Promise<Row[]> {
       const name = `joiner${joinerN++}`
       const inv = await admin.cli(['invite', '--name', name])
       if (inv.code !== 0) throw new Error(`invite failed: ${inv.stderr}`)
-      const j = new TestPeer({ name, args: ['--invite', inv.stdout.trim().split('\n').pop() as string, '--bootstrap', await admin.addr()] })
+      // BENCH_JOIN_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") goes to the joiner processes only.
+      const nodeOptions = process.env.BENCH_JOIN_NODE_OPTIONS
+      const j = new TestPeer({
+        name, args: ['--invite', inv.stdout.trim().split('\n').pop() as string, '--bootstrap', await admin.addr()],
+        ...(nodeOptions !== undefined && nodeOptions !== '' ? { env: { NODE_OPTIONS: nodeOptions } } : {}),
+      })
       try {
         const started = Date.now()
         await j.start()
@@ -108,7 +117,7 @@ export async function joinMeasure (ctx: BenchContext): Promise<Row[]> {
     }
     const s = summarize(times)
     rows.push(absoluteRow(`new peer join → has the ${label} document`, s.max, 'ms', { op: '<=', limit: 500 }, {
-      note: `max of ${trials} (from admission to all ${total} flows listed; ${Math.round(received / 1000)} KB document sync received; from process start ${summarize(fromStart).p50} ms)`,
+      note: `max of ${trials}, ${swarmSize} peers in the swarm (from admission to all ${total} flows listed; ${Math.round(received / 1000)} KB document sync received; from process start ${summarize(fromStart).p50} ms)`,
     }))
   }
   return rows
