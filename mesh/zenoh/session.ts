@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto'
 import type { WebSocket } from 'ws'
 import { KeyExpr } from '@eclipse-zenoh/zenoh-ts'
 import type { Logger } from '../../common/log.ts'
+import { corkForTurn, socketOfWs } from '../../common/cork.ts'
 import { Outbox } from './outbox.ts'
 import { DEFAULT_ENCODING, In, IN_MAX, Out, Reader, WireError, type Writer, type Encoding, SEQ_FLAG } from './wire.ts'
 import type { LocalLivSub, LocalPublisher, LocalQbl, LocalQuerier, LocalSub, LocalToken, MatchListener, QueryData, QuerySink, ReplyData, Sample } from './types.ts'
@@ -46,7 +47,6 @@ export class Session {
   readonly gets = new Set<number>()
   private nextQueryId = 0
   private closed = false
-  private corked = false
   readonly outbox: Outbox
 
   constructor (
@@ -60,14 +60,7 @@ export class Session {
       {
         write: (f, done) => {
           // frames of one turn (a burst of samples read from the mesh) leave in one system call
-          if (!this.corked) {
-            const sock = (ws as unknown as { _socket?: { cork(): void, uncork(): void, destroyed?: boolean } | null })._socket
-            if (sock !== undefined && sock !== null) {
-              this.corked = true
-              sock.cork()
-              process.nextTick(() => { this.corked = false; if (sock.destroyed !== true) sock.uncork() })
-            }
-          }
+          corkForTurn(socketOfWs(ws))
           ws.send(f, { binary: true }, () => done())
         },
       },

@@ -12,42 +12,24 @@
  */
 import { Config, Session, ZBytes } from '@eclipse-zenoh/zenoh-ts'
 import { WebSocket as WsWebSocket } from 'ws'
+import { corkForTurn, socketOfWs } from '../../common/cork.ts'
 
 const zeroMask = (mask: Uint8Array): Uint8Array => mask.fill(0)
 
 class LoopbackWebSocket extends WsWebSocket {
-  private corked = false
-
   constructor (url: string | URL, protocols?: string | string[]) {
     super(url, protocols, { generateMask: zeroMask, perMessageDeflate: false })
     // an EventEmitter 'error' without a listener is thrown; zenoh-ts's connect retry leaves sockets
     // without handlers (the platform WebSocket, an EventTarget, ignores such errors): do the same
     this.on('error', () => {})
-    // Frames sent in one turn of the event loop leave in one system call (corkForTurn). An own
+    // Frames sent in one turn of the event loop leave in one system call (common/cork.ts). An own
     // property rather than an override: `send` is overloaded in the ws typings.
     const send = this.send.bind(this) as (...args: unknown[]) => void
     this.send = ((...args: unknown[]) => {
-      if (!this.corked) {
-        const sock = (this as unknown as { _socket?: CorkableSocket | null })._socket
-        if (sock !== undefined && sock !== null) { this.corked = true; corkForTurn(sock, () => { this.corked = false }) }
-      }
+      corkForTurn(socketOfWs(this))
       send(...args)
     }) as WsWebSocket['send']
   }
-}
-
-export interface CorkableSocket { cork(): void, uncork(): void, destroyed?: boolean }
-
-/**
- * Corks `sock` until the end of the current turn: process.nextTick runs after the promise jobs
- * queued from a microtask (Node drains V8's microtask queue before the tick queue), so a loop of
- * `await send()` calls and the sends a burst of input triggers all reach the kernel in one write,
- * while a single send is written before the event loop polls again. Loopback TCP costs ~20–90 µs per
- * write on these VMs (the receiver's network stack runs in the sender's system call).
- */
-export function corkForTurn (sock: CorkableSocket, done?: () => void): void {
-  sock.cork()
-  process.nextTick(() => { done?.(); if (sock.destroyed !== true) sock.uncork() })
 }
 
 export function isLoopbackUrl (url: string): boolean {
