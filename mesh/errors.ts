@@ -14,4 +14,7 @@ export class FrameTooLargeError extends SwarmflowError {
 
 export class DialError extends SwarmflowError {}
 
+/** A connection was aborted because it stayed silent and a fresh one to the same peer works. */
+export class SilentConnectionError extends SwarmflowError {}
+
 export class NotAdmittedError extends SwarmflowError {}

@@ -10,8 +10,7 @@ import type { PeerId, PrivateKey, Connection, Stream } from '@libp2p/interface'
 import type { Logger } from '../common/log.ts'
 import type { ChannelHandler, FramedChannel, PeerIdString } from './interfaces.ts'
 import { createFramedChannel, type FramedChannelOptions } from './framed.ts'
-import { DialError } from './errors.ts'
-import { SwarmflowError } from '../common/errors.ts'
+import { DialError, SilentConnectionError } from './errors.ts'
 import { coalesceWrites, lazyWindowUpdates, noiseCrypto } from './transport.ts'
 
 export interface MeshHostConfig {
@@ -350,6 +349,3 @@ function freshDialAttempt (connectMs: number): { signal: AbortSignal, onProgress
     done () { if (timer !== undefined) clearTimeout(timer) },
   }
 }
-
-/** A connection was aborted because it stayed silent and a fresh one to the same peer works. */
-export class SilentConnectionError extends SwarmflowError {}

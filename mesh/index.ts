@@ -3,4 +3,4 @@ export { createFramedChannel, type FramedChannelOptions, type FramedChannelCount
 export { createMeshHost, type MeshHost, type MeshHostConfig, type MeshHostDeps } from './host.ts'
 export { createLiveness, HEARTBEAT_PROTOCOL, type Liveness, type LivenessConfig, type MemberLiveness } from './liveness.ts'
 export { createMembership, HELLO_PROTOCOL, AdmissionRefusedError, type Membership, type Hello, type AdmissionPolicy } from './membership.ts'
-export { ChannelClosedError, FrameTooLargeError, DialError, NotAdmittedError } from './errors.ts'
+export { ChannelClosedError, FrameTooLargeError, DialError, NotAdmittedError, SilentConnectionError } from './errors.ts'
