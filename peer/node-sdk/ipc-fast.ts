@@ -116,7 +116,7 @@ export function fastColumn (data: unknown): FastColumn | undefined {
     const d = data.data[0]!
     if (d.offset !== 0 || d.nullCount !== 0 || d.type.typeId !== data.type.typeId) return undefined
     const values = d.values as NumArray
-    const n = d.length * d.stride
+    const n = d.length // Int and Float: one array element per value (apache-arrow's strideForType)
     if (!ARRAY_TYPES.has(values.constructor) || values.length < n) return undefined
     return { type: data.type, values: values.length === n ? values : values.subarray(0, n) as NumArray, nullable: data.nullable }
   }
@@ -127,7 +127,7 @@ export function fastColumn (data: unknown): FastColumn | undefined {
 export function encodeColumn (column: string, { type, values, nullable }: FastColumn): Uint8Array {
   const schema = schemaMessage(column, type, nullable)
   const bytes = values.byteLength
-  const length = values.length / ((type as { stride?: number }).stride ?? 1)
+  const length = values.length
   const body = pad8(bytes)
   const out = new Uint8Array(schema.byteLength + RB_HEADER_LEN + body + EOS.byteLength)
   out.set(schema, 0)
@@ -276,8 +276,7 @@ function decode (bytes: Uint8Array): Vector | undefined {
   }
 
   const ArrayType = type.ArrayType as unknown as { new (buf: ArrayBufferLike, off: number, n: number): NumArray, new (n: number): NumArray, BYTES_PER_ELEMENT: number }
-  const stride = (type as { stride?: number }).stride ?? 1
-  const count = length * stride
+  const count = length
   const need = count * ArrayType.BYTES_PER_ELEMENT
   if (need > valuesLen) return undefined
   const abs = bytes.byteOffset + bodyStart + valuesAt
