@@ -19,7 +19,7 @@ export type RejectReason = keyof SwarmDocumentCounters['rejectedChanges']
 /** `waiting`: changes let through unjudged because neither their dependencies nor their actor's certificate have arrived. */
 export type Rejection = { ok: false, reason: RejectReason, actor?: string, detail: string }
 /** `heads`: the heads the sender advertised in the message. */
-export type Verdict = { ok: true, newChanges: number, waiting?: number, heads?: string[] } | Rejection
+export type Verdict = { ok: true, newChanges: number, waiting?: number, heads: string[] } | Rejection
 
 interface ChangeMeta { actor: string, seq: number, hash: string }
 

@@ -11,7 +11,7 @@ const DOC = 'docid'
 function adapter (peerId: string, sendQueueFrames = 4, helloTimeoutMs = 10_000): ChannelNetworkAdapter {
   const a = new ChannelNetworkAdapter({ peerId, documentId: DOC, maxFrameBytes: 1024, sendQueueFrames, rejectCooldownMs: 60_000, helloTimeoutMs }, {
     logger: silentLogger(),
-    authorize: () => ({ ok: true, newChanges: 0 }),
+    authorize: () => ({ ok: true, newChanges: 0, heads: [] }),
   })
   a.connect(peerId as PeerId, {})
   return a
@@ -173,28 +173,28 @@ describe('channel network adapter', () => {
       remote.disconnect()
     })
 
-    it('releases the held peers when the seed goes away, or after the timeout', async () => {
-      const first = seeding(60_000)
+    /** 'me' seeding with a timeout of `timeoutMs`, a seed and another peer attached in that order, both greeted. */
+    const seedAndOther = (timeoutMs: number): ReturnType<typeof seeding> & { seed: ReturnType<typeof stalledChannel>, other: ReturnType<typeof stalledChannel> } => {
+      const s = seeding(timeoutMs)
       const seed = stalledChannel('seed')
       const other = stalledChannel('other')
-      first.a.attach(seed)
-      first.a.attach(other)
+      s.a.attach(seed)
+      s.a.attach(other)
       greet(seed)
       greet(other)
+      return { ...s, seed, other }
+    }
+
+    it('releases the held peers when the seed goes away, or after the timeout', async () => {
+      const first = seedAndOther(60_000)
       await until('seed announced', () => first.announced.includes('seed'))
-      seed.abort()
+      first.seed.abort()
       await until('other announced after the seed left', () => first.announced.includes('other'))
       first.a.disconnect()
 
-      const second = seeding(50)
-      const seed2 = stalledChannel('seed')
-      const other2 = stalledChannel('other')
-      second.a.attach(seed2)
-      second.a.attach(other2)
-      greet(seed2)
-      greet(other2)
+      const second = seedAndOther(50)
       await until('other announced after the timeout', () => second.announced.includes('other'))
-      expect(seed2.aborted).toBe(false)
+      expect(second.seed.aborted).toBe(false)
       second.a.disconnect()
     })
   })

@@ -8,7 +8,6 @@
  * automerge-repo sees it.
  */
 import { randomBytes } from 'node:crypto'
-import * as A from '@automerge/automerge'
 import { NetworkAdapter, type Message, type PeerId, type PeerMetadata, type StorageId } from '@automerge/automerge-repo'
 import type { Logger } from '../common/log.ts'
 import { BoundedQueue } from '../common/queue.ts'
@@ -336,7 +335,7 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
           return
         }
         this.emit('message', m as Message)
-        if (this.seed.state === 'seeding' && this.seed.peer === peer && m.data !== undefined) this.onSeedMessage(m.data, heads)
+        if (this.seed.state === 'seeding' && this.seed.peer === peer && heads !== undefined) this.onSeedMessage(heads)
       }
     }
   }
@@ -443,12 +442,8 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
    * repo may apply a message after a storage read, so the check also runs on every document change
    * (`documentChanged`).
    */
-  private onSeedMessage (data: Uint8Array, advertised: string[] | undefined): void {
+  private onSeedMessage (heads: string[]): void {
     if (this.seed.state !== 'seeding') return
-    let heads = advertised
-    if (heads === undefined) {
-      try { heads = A.decodeSyncMessage(data).heads } catch { return }
-    }
     this.seed.heads = heads
     this.checkSeeded()
   }
