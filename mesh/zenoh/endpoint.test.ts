@@ -62,6 +62,7 @@ describe('zenoh-ts client on one router', () => {
     expect(d?.attachment()?.toString()).toBe('bye')
     // the router stamps samples without a timestamp, as a zenohd router does
     expect(d?.timestamp()).toBeDefined()
+    expect(Math.abs((d?.timestamp()?.asDate().getTime() ?? 0) - Date.now())).toBeLessThan(5000)
     await sub.undeclare()
     await expect(sub.undeclare()).rejects.toThrow(/does not exist/)
   })

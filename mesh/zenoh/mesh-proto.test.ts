@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest'
+import fc from 'fast-check'
 import { Packr } from 'msgpackr'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { ZERO_COPY_FROM, decodeMeshFrame, encodeMeshFrame, encodeMeshMsg, type PutMsg } from './mesh-proto.ts'
@@ -23,6 +24,44 @@ describe('mesh frames', () => {
         // and any msgpack reader agrees
         expect((new Packr({ useRecords: false }).unpack(bytes) as unknown[]).length).toBe(12)
       }
+    }
+  })
+
+  test('every PUT is written to the same bytes as msgpackr writes the whole message', () => {
+    const bytes = (max: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ maxLength: max })
+    fc.assert(fc.property(
+      fc.record({
+        src: fc.string({ minLength: 1, maxLength: 60 }),
+        dsts: fc.array(fc.string({ minLength: 1, maxLength: 60 }), { minLength: 1, maxLength: 4 }),
+        ttl: fc.integer({ min: 0, max: 255 }),
+        key: fc.string({ minLength: 1, maxLength: 300 }),
+        payload: fc.oneof(bytes(300), fc.integer({ min: 0, max: 70_000 }).map(n => new Uint8Array(n).fill(5))),
+        kind: fc.integer({ min: 0, max: 1 }),
+        encId: fc.oneof(fc.integer({ min: 0, max: 200 }), fc.integer({ min: 0, max: 0xffff })),
+        schema: fc.oneof(fc.constant(''), fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 300 })),
+        att: fc.option(fc.oneof(bytes(40), fc.integer({ min: 250, max: 70_000 }).map(n => new Uint8Array(n).fill(1))), { nil: null }),
+        ts: fc.option(bytes(25).map(b => { const t = new Uint8Array(25); t.set(b); return t }), { nil: null }),
+        qos: fc.integer({ min: 0, max: 255 }),
+        frozen: fc.boolean(),
+      }),
+      r => {
+        const dsts = r.frozen ? Object.freeze([...r.dsts]) as string[] : r.dsts
+        const msg: PutMsg = [5, r.src, dsts, r.ttl, r.key, r.payload, r.kind, r.encId, r.schema, r.att, r.ts, r.qos]
+        for (let i = 0; i < 2; i++) { // the second time from the head cache when frozen
+          const framed = encodeMeshFrame(msg)
+          const out = framed instanceof Uint8ArrayList ? framed.subarray() : framed
+          expect(Buffer.from(out).equals(Buffer.from(encodeMeshMsg(msg)))).toBe(true)
+        }
+        expect(decodeMeshFrame(Buffer.from(encodeMeshMsg(msg)))?.[4]).toBe(r.key)
+      }), { numRuns: 300 })
+  })
+
+  test('a cached head is not reused for another key, source or ttl on the same destination list', () => {
+    const dsts = Object.freeze(['B']) as string[]
+    const base: PutMsg = [5, 'A', dsts, 32, 'k/one', new Uint8Array([1]), 0, 0, '', null, null, 5]
+    for (const msg of [base, [...base.slice(0, 4), 'k/two', ...base.slice(5)], [5, 'Z', ...base.slice(2)], [5, 'A', dsts, 31, ...base.slice(4)]] as PutMsg[]) {
+      const back = decodeMeshFrame(encodeMeshFrame(msg) as Uint8Array) as PutMsg
+      expect([back[1], back[3], back[4]]).toEqual([msg[1], msg[3], msg[4]])
     }
   })
 

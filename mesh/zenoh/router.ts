@@ -176,21 +176,42 @@ export function createZenohRouter (config: ZenohRouterConfig, deps: ZenohRouterD
   let sweepTimer: NodeJS.Timeout | undefined
 
   // ---- timestamps (monotonic, NTP64 since the Unix epoch as zenoh uses it) --------------
-  let lastNtp = 0n
+  // (seconds and fraction as two numbers: BigInt arithmetic here cost ~1 µs per sample)
+  let lastSec = 0
+  let lastFrac = 0
   function newTimestamp (): Uint8Array {
     const ms = Date.now()
-    const sec = BigInt(Math.floor(ms / 1000))
-    const frac = BigInt(Math.floor(((ms % 1000) / 1000) * 4294967296))
-    let ntp = (sec << 32n) | frac
-    if (ntp <= lastNtp) ntp = lastNtp + 1n
-    lastNtp = ntp
-    return encodeTimestamp(ntp, zid)
+    let sec = Math.floor(ms / 1000)
+    let frac = Math.floor(((ms % 1000) / 1000) * 4294967296)
+    if (sec < lastSec || (sec === lastSec && frac <= lastFrac)) {
+      sec = lastSec
+      frac = lastFrac + 1
+      if (frac > 0xffffffff) { sec++; frac = 0 }
+    }
+    lastSec = sec
+    lastFrac = frac
+    return encodeTimestamp(sec, frac, zid)
   }
 
   // ---- match caches ----------------------------------------------------------------------
   /** key -> remote destinations grouped by next hop; cleared on any subscriber/route change */
   const remoteSubCache = new Map<string, Map<string, string[]>>()
   function invalidate (): void { remoteSubCache.clear() }
+  /**
+   * key -> local subscribers whose key expression intersects it, in declaration order; cleared when
+   * a subscriber comes or goes. Intersection runs in zenoh-ts's wasm (~1 µs a call): without the
+   * cache every sample paid it once per subscriber of the peer.
+   */
+  const localSubCache = new Map<string, LocalSub[]>()
+  function localSubsFor (key: string): LocalSub[] {
+    let list = localSubCache.get(key)
+    if (list !== undefined) return list
+    list = []
+    for (const sub of subs) if (safeIntersects(sub.ke, key)) list.push(sub)
+    if (localSubCache.size >= 4096) localSubCache.clear()
+    localSubCache.set(key, list)
+    return list
+  }
 
   let matchingScheduled = false
   function scheduleMatching (): void {
@@ -586,11 +607,12 @@ export function createZenohRouter (config: ZenohRouterConfig, deps: ZenohRouterD
   // ---- data: put -------------------------------------------------------------------------
   function deliverLocal (s: Sample, from: SessionRef | undefined, dest: number): void {
     let frame: Uint8Array | undefined
-    for (const sub of subs) {
+    for (const sub of localSubsFor(s.key)) {
+      // a send below may close a slow session and undeclare its subscribers
+      if (!subs.has(sub)) continue
       if (from === undefined) {
         if (sub.origin === Locality.SessionLocal) continue
       } else if (!localAllowed(dest, sub.origin, sub.session === from)) continue
-      if (!safeIntersects(sub.ke, s.key)) continue
       frame = frame === undefined ? encodeSampleFrame(w, s) : frame.slice()
       patchU32(frame, 1, sub.id)
       counters.samplesDelivered++
@@ -612,6 +634,8 @@ export function createZenohRouter (config: ZenohRouterConfig, deps: ZenohRouterD
         break
       }
     }
+    // frozen: encodeMeshFrame keeps the packed head of a PUT by the identity of a frozen list
+    for (const list of hops.values()) Object.freeze(list)
     if (remoteSubCache.size >= 4096) remoteSubCache.clear()
     remoteSubCache.set(key, hops)
     return hops
@@ -898,11 +922,13 @@ export function createZenohRouter (config: ZenohRouterConfig, deps: ZenohRouterD
     neighbours: () => [...neighbours.values()].map(n => ({ peer: n.peer, zid: n.zid })),
     addSub (s) {
       subs.add(s)
+      localSubCache.clear()
       if (s.origin !== Locality.SessionLocal) s.declId = exportDecl(K.SUB, s.key, false)
       scheduleMatching()
     },
     removeSub (s) {
       subs.delete(s)
+      localSubCache.clear()
       if (s.declId >= 0) unexportDecl(s.declId)
       scheduleMatching()
     },

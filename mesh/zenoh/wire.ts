@@ -254,10 +254,15 @@ function uleb128Size (n: number): number {
   return s
 }
 
-/** Raw timestamp bytes: NTP64 LE + ULEB len 16 + zid. */
-export function encodeTimestamp (ntp64: bigint, zid: Uint8Array): Uint8Array {
+/**
+ * Raw timestamp bytes: NTP64 LE + ULEB len 16 + zid, for NTP64 = seconds << 32 | fraction (two
+ * numbers: no BigInt arithmetic per sample).
+ */
+export function encodeTimestamp (seconds: number, fraction: number, zid: Uint8Array): Uint8Array {
   const out = new Uint8Array(8 + 1 + 16)
-  new DataView(out.buffer).setBigUint64(0, ntp64, true)
+  const dv = new DataView(out.buffer)
+  dv.setUint32(0, fraction, true)
+  dv.setUint32(4, seconds, true)
   out[8] = 16
   out.set(zid.subarray(0, 16), 9)
   return out
