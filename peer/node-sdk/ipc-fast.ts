@@ -123,6 +123,12 @@ export function fastColumn (data: unknown): FastColumn | undefined {
   return undefined
 }
 
+/** A non-negative integer (a length, < 2^53) as little-endian int64. */
+function setI64 (dv: DataView, at: number, v: number): void {
+  dv.setUint32(at, v % 0x100000000, true)
+  dv.setUint32(at + 4, Math.floor(v / 0x100000000), true)
+}
+
 /** One Arrow IPC stream of a table with one column `column` holding `values` (no nulls). */
 export function encodeColumn (column: string, { type, values, nullable }: FastColumn): Uint8Array {
   const schema = schemaMessage(column, type, nullable)
@@ -134,10 +140,10 @@ export function encodeColumn (column: string, { type, values, nullable }: FastCo
   const at = schema.byteLength
   out.set(RB_TEMPLATE, at)
   const dv = new DataView(out.buffer, out.byteOffset + at, RB_HEADER_LEN)
-  dv.setBigInt64(AT_BODY_LENGTH, BigInt(body), true)
-  dv.setBigInt64(AT_LENGTH, BigInt(length), true)
-  dv.setBigInt64(AT_NODE_LENGTH, BigInt(length), true)
-  dv.setBigInt64(AT_VALUES_LENGTH, BigInt(bytes), true)
+  setI64(dv, AT_BODY_LENGTH, body)
+  setI64(dv, AT_LENGTH, length)
+  setI64(dv, AT_NODE_LENGTH, length)
+  setI64(dv, AT_VALUES_LENGTH, bytes)
   out.set(new Uint8Array(values.buffer, values.byteOffset, bytes), at + RB_HEADER_LEN)
   out.set(EOS, at + RB_HEADER_LEN + body)
   return out
@@ -145,26 +151,37 @@ export function encodeColumn (column: string, { type, values, nullable }: FastCo
 
 // ---- decode ------------------------------------------------------------------------------------
 
-/** Decoded schemas by their message bytes: the one field's type, or null when not the fast shape. */
-const schemaTypes = new Map<string, Prim | null>()
+/**
+ * Decoded schemas by their message bytes: the one field's type, or null when not the fast shape.
+ * Compared byte by byte, newest first (a node sees one or two schemas): no key string per message.
+ */
+const schemaTypes: Array<{ bytes: Uint8Array, type: Prim | null }> = []
 const MAX_SCHEMA_BYTES = 4096
 
+function sameBytes (a: Uint8Array, b: Uint8Array, bStart: number, bEnd: number): boolean {
+  if (a.byteLength !== bEnd - bStart) return false
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[bStart + i]) return false
+  return true
+}
+
 function schemaType (bytes: Uint8Array, start: number, end: number): Prim | null {
-  const key = Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1')
-  let t = schemaTypes.get(key)
-  if (t === undefined) {
-    t = null
-    try {
-      const stream = new Uint8Array(end - start + EOS.byteLength)
-      stream.set(bytes.subarray(start, end), 0)
-      stream.set(EOS, end - start)
-      const fields = tableFromIPC(stream).schema.fields
-      const f = fields[0]
-      if (fields.length === 1 && f !== undefined && isPrim(f.type) && ARRAY_TYPES.has(f.type.ArrayType)) t = f.type
-    } catch {}
-    if (schemaTypes.size >= 64) schemaTypes.clear()
-    schemaTypes.set(key, t)
+  for (let i = 0; i < schemaTypes.length; i++) {
+    const s = schemaTypes[i]!
+    if (!sameBytes(s.bytes, bytes, start, end)) continue
+    if (i > 0) { schemaTypes.splice(i, 1); schemaTypes.unshift(s) }
+    return s.type
   }
+  let t: Prim | null = null
+  try {
+    const stream = new Uint8Array(end - start + EOS.byteLength)
+    stream.set(bytes.subarray(start, end), 0)
+    stream.set(EOS, end - start)
+    const fields = tableFromIPC(stream).schema.fields
+    const f = fields[0]
+    if (fields.length === 1 && f !== undefined && isPrim(f.type) && ARRAY_TYPES.has(f.type.ArrayType)) t = f.type
+  } catch {}
+  if (schemaTypes.length >= 16) schemaTypes.pop()
+  schemaTypes.unshift({ bytes: bytes.slice(start, end), type: t })
   return t
 }
 
@@ -185,10 +202,12 @@ class Fb {
   i16 (pos: number): number { return this.dv.getInt16(this.at(pos, 2), true) }
   u32 (pos: number): number { return this.dv.getUint32(this.at(pos, 4), true) }
   i32 (pos: number): number { return this.dv.getInt32(this.at(pos, 4), true) }
+  /** A non-negative int64 up to Number.MAX_SAFE_INTEGER (as two u32: no BigInt per read). */
   i64 (pos: number): number {
-    const v = this.dv.getBigInt64(this.at(pos, 8), true)
-    if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) throw OUT_OF_RANGE
-    return Number(v)
+    const at = this.at(pos, 8)
+    const hi = this.dv.getUint32(at + 4, true)
+    if (hi > 0x1fffff) throw OUT_OF_RANGE // negative, or above 2^53 - 1
+    return hi * 0x100000000 + this.dv.getUint32(at, true)
   }
 
   /** Position of a table's field `i`, or undefined when absent (its default applies). */
