@@ -381,7 +381,10 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
     const seq = (this.seqs.get(outputId) ?? 0) + 1
     this.seqs.set(outputId, seq)
     const meta: Metadata = { timestamp: this.hlc.now(), seq, peer: this.config.peer, epoch: this.config.epoch, parameters }
-    await (this.publishers.get(outputId) as Publisher).put(zbytesView(ipc), { encoding: this.encoding, attachment: encodeMetadata(meta) })
+    // No per-put encoding: the publisher was declared with it and the router applies it (zenoh-ts
+    // would serialize it again for every sample). The attachment is handed over without zenoh-ts's
+    // Uint8Array.from copy: zenoh-ts copies it into the outgoing frame before put() first yields.
+    await (this.publishers.get(outputId) as Publisher).put(zbytesView(ipc), { attachment: zbytesView(encodeMetadata(meta)) })
     this.counters.sent++
   }
 
