@@ -10,6 +10,7 @@ import { isSwarmflowError, UsageError } from '../common/errors.ts'
 import { resolveConfig, loadDotEnv, SETTINGS } from './config/index.ts'
 import { controlCall } from './control/index.ts'
 import { table, duration, ago, parseDuration } from './cli/format.ts'
+import { tuneHeapForRelaying } from './runtime/v8-heap.ts'
 
 // Command modules are loaded on use: read commands then start in a fraction of the time a peer takes.
 const runtimeCommands = async (): Promise<typeof import('./runtime/commands.ts')> => await import('./runtime/commands.ts')
@@ -99,6 +100,7 @@ async function main (argv: string[]): Promise<number> {
       return 0
     }
     case 'join': {
+      tuneHeapForRelaying()
       return await (await runtimeCommands()).commandJoin(config, { invite: str('invite'), create: values.create === true, demo: values.demo === true, nameGiven: values.name !== undefined || env.SWARMFLOW_NAME !== undefined })
     }
     case 'status': {
