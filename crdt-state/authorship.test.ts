@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import * as A from '@automerge/automerge'
 import { silentLogger } from '../common/log.ts'
-import { createChangeVerifier } from './authorship.ts'
+import { createChangeVerifier, heldBy } from './authorship.ts'
 import { GENESIS_ACTOR, genesisChange, genesisHash } from './genesis.ts'
 import { newTestMember, TestRoster } from './testing.ts'
 
@@ -168,5 +168,32 @@ describe('authorship checks before merge', () => {
     const { verifierFor } = setup()
     const mine = fromGenesis()
     expect(verifierFor(() => mine).check(new Uint8Array([0x42, 0, 1, 2]))).toMatchObject({ ok: false, reason: 'malformed' })
+  })
+})
+
+describe('heldBy', () => {
+  it('answers as A.hasHeads does for merged, queued (dependencies missing) and unknown changes', () => {
+    let base = fromGenesis()
+    for (let i = 0; i < 5; i++) base = A.change(base, d => { (d.members as Record<string, unknown>)[`k${i}`] = new A.ImmutableString(`v${i}`) })
+    let other = A.clone(base, { actor: 'bb'.repeat(16) })
+    other = A.change(other, d => { (d.members as Record<string, unknown>).x = 1 })
+    const first = A.getLastLocalChange(other) as Uint8Array
+    other = A.change(other, d => { (d.members as Record<string, unknown>).y = 2 })
+    const second = A.getLastLocalChange(other) as Uint8Array
+    // `second` arrives without `first`: automerge queues it
+    const doc = A.applyChanges(A.clone(base), [second])[0]
+    const merged = A.getChangesMetaSince(doc, []).map(m => m.hash)
+    const queued = A.decodeChange(second).hash
+    const absent = A.decodeChange(first).hash
+    const unknown = 'ab'.repeat(32)
+    const asked = [...merged, queued, absent, unknown]
+    expect(A.hasHeads(doc, [queued])).toBe(false)
+    const held = heldBy(doc as A.Doc<unknown>, asked)
+    for (const h of asked) expect(held(h), h).toBe(A.hasHeads(doc, [h]))
+    expect(merged.every(h => held(h))).toBe(true)
+    expect([queued, absent, unknown].some(h => held(h))).toBe(false)
+    // hashes it was not told about up front get the same answer
+    const late = heldBy(doc as A.Doc<unknown>, [])
+    for (const h of asked) expect(late(h), h).toBe(A.hasHeads(doc, [h]))
   })
 })
