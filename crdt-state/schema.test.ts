@@ -29,4 +29,28 @@ describe('record schema', () => {
     expect(decodeRecord(new A.ImmutableString(JSON.stringify({ ...member, caps: 'gpu' })), checkMember)).toBeUndefined()
     expect(decodeRecord(JSON.stringify(member), checkMember)).toEqual(member) // written as text by a foreign writer
   })
+
+  it('decodes a stored value once per check, reuses it while the document keeps the value, and freezes it', () => {
+    let doc = A.from<Record<string, Record<string, unknown>>>({ members: {} })
+    doc = A.change(doc, d => { (d.members as Record<string, unknown>).a = encodeRecord(member, checkMember); (d.members as Record<string, unknown>).b = encodeRecord({ ...member, name: 'b' }, checkMember) })
+    const first = decodeRecord<typeof member>(doc.members?.a, checkMember)
+    expect(first).toEqual(member)
+    expect(Object.isFrozen(first)).toBe(true)
+    expect(Object.isFrozen(first?.labels)).toBe(true)
+    expect(() => { (first as { caps: string[] }).caps.push('x') }).toThrow(TypeError)
+    // another key changes (here a merge of a concurrent change): the untouched value is the same object
+    let other = A.clone(doc)
+    other = A.change(other, d => { (d.members as Record<string, unknown>).b = encodeRecord({ ...member, name: 'b2' }, checkMember) })
+    doc = A.merge(doc, other)
+    expect(decodeRecord(doc.members?.a, checkMember)).toBe(first)
+    expect(decodeRecord<typeof member>(doc.members?.b, checkMember)?.name).toBe('b2')
+    // the key itself rewritten: decoded afresh
+    doc = A.change(doc, d => { (d.members as Record<string, unknown>).a = encodeRecord({ ...member, name: 'a2' }, checkMember) })
+    expect(decodeRecord<typeof member>(doc.members?.a, checkMember)?.name).toBe('a2')
+    // one value judged by another check gets that check's own answer, both ways
+    const v = doc.members?.a
+    expect(decodeRecord(v, checkDataflow)).toBeUndefined()
+    expect(decodeRecord<typeof member>(v, checkMember)?.name).toBe('a2')
+    expect(decodeRecord(v, checkDataflow)).toBeUndefined()
+  })
 })

@@ -132,13 +132,41 @@ export function storedString (v: unknown): string | undefined {
   return undefined
 }
 
-/** Decodes one stored record; undefined when it is not a string of JSON that passes `check`. */
+/**
+ * Decoded records, per stored value and check. Automerge keeps the same ImmutableString object for a
+ * value no change touched (local changes, merges and sync alike), so a reader that walks a whole
+ * section — the flow manager, on every reconcile — parses and checks only what changed. Values are
+ * frozen: every reader shares them.
+ */
+const decoded = new WeakMap<object, Map<Check, unknown>>()
+
+function deepFreeze<T> (x: T): T {
+  if (typeof x === 'object' && x !== null && !Object.isFrozen(x)) {
+    Object.freeze(x)
+    for (const v of Object.values(x)) deepFreeze(v)
+  }
+  return x
+}
+
+/** Decodes one stored record; undefined when it is not a string of JSON that passes `check`. The result is frozen. */
 export function decodeRecord<T> (v: unknown, check: Check): T | undefined {
+  const cacheable = v instanceof A.ImmutableString
+  const byCheck = cacheable ? decoded.get(v) : undefined
+  if (byCheck?.has(check) === true) return byCheck.get(check) as T | undefined
   const s = storedString(v)
   if (s === undefined) return undefined
-  let parsed: unknown
-  try { parsed = JSON.parse(s) } catch { return undefined }
-  return check(parsed) === null ? parsed as T : undefined
+  let result: T | undefined
+  try {
+    const parsed: unknown = JSON.parse(s)
+    result = check(parsed) === null ? deepFreeze(parsed as T) : undefined
+  } catch {
+    result = undefined
+  }
+  if (cacheable) {
+    if (byCheck === undefined) decoded.set(v, new Map([[check, result]]))
+    else byCheck.set(check, result)
+  }
+  return result
 }
 
 /**

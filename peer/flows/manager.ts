@@ -106,10 +106,14 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
   }
 
   /** The document's dataflows that pass the dataflow guard (the document is network input). */
+  // The document hands back the same (frozen) record object while a flow is unchanged (decodeRecord
+  // caches per stored value), so each flow version passes the guard once, not on every reconcile.
+  const guarded = new WeakMap<DataflowRecord, ReturnType<typeof checkDataflow>>()
   const flows = (): Array<{ record: DataflowRecord, dataflow: Dataflow }> => {
     const out: Array<{ record: DataflowRecord, dataflow: Dataflow }> = []
     for (const r of doc.listDataflows()) {
-      const check = checkDataflow(r.spec)
+      let check = guarded.get(r)
+      if (check === undefined) { check = checkDataflow(r.spec); guarded.set(r, check) }
       const problem = !FLOW_NAME.test(r.name) ? 'invalid flow name' : check.ok ? undefined : check.reason
       if (problem !== undefined || !check.ok) {
         counters.badFlows++
