@@ -27,13 +27,13 @@ YamuxStream.prototype.sendWindowUpdate = function (this: YamuxStream) {
   eagerUpdate.call(this)
 }
 
-async function node (tuned: boolean): Promise<Libp2p> {
+async function node (tuned: boolean, openWindow?: number): Promise<Libp2p> {
   const n = await createLibp2p({
     privateKey: await generateKeyPair('Ed25519'),
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [tuned ? coalesceWrites(noise({ crypto: noiseCrypto })) : noise()],
-    streamMuxers: [tuned ? lazyWindowUpdates(yamux()) : yamux()],
+    streamMuxers: [tuned ? lazyWindowUpdates(yamux(), openWindow === undefined ? {} : { openWindow }) : yamux()],
     connectionMonitor: { enabled: false },
   })
   nodes.push(n)
@@ -122,6 +122,27 @@ describe('link tuning: native ChaCha with cached keys, writes coalesced per even
     const lazy = await pingPong(true)
     expect(stock).toBeGreaterThanOrEqual(600)
     expect(lazy).toBeLessThan(10) // stream set-up only
+  })
+
+  it('streams open with a 2 MiB window each way (yamux: 256 KiB); a 1.5 MiB echo on a fresh stream then needs fewer window updates', async () => {
+    const echo = async (openWindow?: number): Promise<{ window: number, updates: number }> => {
+      const a = await node(true, openWindow)
+      const b = await node(true, openWindow)
+      const s = await echoStream(a, b)
+      expect((await roundTrip(s, [randomBytes(16)])).byteLength).toBe(16) // negotiation done, grants sent
+      // what b granted a: how much a may send before it must wait for b's event loop
+      const window = (s as unknown as { sendWindowCapacity: number }).sendWindowCapacity
+      const before = windowUpdates
+      const big = randomBytes(1536 * 1024)
+      const back = await roundTrip(s, [big])
+      expect(Buffer.compare(back, big)).toBe(0)
+      return { window, updates: windowUpdates - before }
+    }
+    const opened = await echo()
+    const stock = await echo(0) // yamux's own 256 KiB
+    expect(opened.window).toBeGreaterThanOrEqual(2 * 1024 * 1024 - 1024)
+    expect(stock.window).toBeLessThanOrEqual(256 * 1024)
+    expect(opened.updates).toBeLessThan(stock.updates)
   })
 
   it('native ChaCha20-Poly1305 round-trips with the library implementation and rejects a bad tag', () => {

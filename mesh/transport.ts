@@ -204,8 +204,18 @@ export function coalesceWrites<C> (factory: (components: C) => ConnectionEncrypt
  *    window is topped up only once half of it has been used. The remote never waits for it: it
  *    still has at least half a window (≥ 128 KiB) to send. Stream set-up, pauses and the window
  *    auto-tuning are the library's own (its sendWindowUpdate runs whenever an update is sent).
+ *
+ *    Each stream also opens with a larger receive window (`openWindow`, default 2 MiB) than yamux's
+ *    256 KiB: the first update it sends (with the SYN of an outbound stream, or on the first bytes
+ *    received, i.e. the protocol negotiation, of an inbound one) grants the difference. A peer's
+ *    whole document (~740 KB compressed at 1 MB) then crosses in one go instead of waiting three
+ *    times for the receiver's event loop to hand out more window (measured on a joining peer among
+ *    ten busy ones: 220–750 ms for that transfer). It is a plain window update, so any yamux peer
+ *    honours it; how much a stalled reader can leave buffered is still bounded by the library's
+ *    maxStreamWindowSize (16 MiB), which the auto-tuning can reach anyway.
  */
-export function lazyWindowUpdates<C> (factory: (components: C) => StreamMuxerFactory): (components: C) => StreamMuxerFactory {
+export function lazyWindowUpdates<C> (factory: (components: C) => StreamMuxerFactory, opts: { openWindow?: number } = {}): (components: C) => StreamMuxerFactory {
+  const openWindow = opts.openWindow ?? 2 * 1024 * 1024
   return (components: C) => {
     const inner = factory(components)
     return Object.assign(Object.create(inner) as StreamMuxerFactory, {
@@ -217,7 +227,7 @@ export function lazyWindowUpdates<C> (factory: (components: C) => StreamMuxerFac
         if (typeof newStream === 'function') {
           m._newStream = function (this: unknown, ...args: unknown[]) {
             const s = newStream.apply(this, args)
-            lazyStream(s)
+            lazyStream(s, openWindow)
             return s
           }
         }
@@ -227,12 +237,15 @@ export function lazyWindowUpdates<C> (factory: (components: C) => StreamMuxerFac
   }
 }
 
-interface WindowedStream { state: number, recvWindow: number, recvWindowCapacity: number, sendWindowUpdate(): void }
+interface WindowedStream { state: number, recvWindow: number, recvWindowCapacity: number, maxStreamWindowSize: number, sendWindowUpdate(): void }
 
-function lazyStream (s: unknown): void {
+function lazyStream (s: unknown, openWindow: number): void {
   const w = s as Partial<WindowedStream>
   const eager = w.sendWindowUpdate
   if (typeof eager !== 'function' || typeof w.recvWindow !== 'number' || typeof w.recvWindowCapacity !== 'number') return
+  // granted by the first update (recvWindow - recvWindowCapacity), never above the library's cap
+  const cap = typeof w.maxStreamWindowSize === 'number' ? w.maxStreamWindowSize : openWindow
+  if (openWindow > w.recvWindow) w.recvWindow = Math.min(openWindow, cap)
   w.sendWindowUpdate = function (this: WindowedStream) {
     if (this.state === StreamState.Established && this.recvWindow - this.recvWindowCapacity < this.recvWindow / 2) return
     eager.call(this)
