@@ -216,6 +216,13 @@ export interface SwarmDocument {
   /** Resolves once the document is loaded (from disk or genesis); rejects if `signal` aborts first. */
   whenReady(options?: { signal?: AbortSignal }): Promise<void>
   onChange(cb: (event: DocChangeEvent) => void): () => void
+  /**
+   * Resolves once the initial sync of this start is over: the document holds what the first peer it
+   * synced with had, that peer went away or silent, the time limit passed (README: "Initial
+   * sync"), or the document stopped. Until then the document may lack most of the swarm's records.
+   * Pending before any peer attaches; called before start, it waits for the start.
+   */
+  whenSynced(): Promise<void>
 
   /** Hands over one authenticated channel on DOC_PROTOCOL; the document owns it from now on (closes it on stop). */
   attachPeer(channel: FramedChannel): void

@@ -113,6 +113,7 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
   private closed = false
   private seed: SeedPhase
   private readonly hasHeads: ChannelAdapterDeps['hasHeads']
+  private readonly seedDone = Promise.withResolvers<void>()
 
   constructor (config: ChannelAdapterConfig, deps: ChannelAdapterDeps) {
     super()
@@ -121,6 +122,7 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
     this.authorize = deps.authorize
     this.hasHeads = deps.hasHeads
     this.seed = (config.initialSyncTimeoutMs ?? 0) > 0 && deps.hasHeads !== undefined ? { state: 'seeking' } : { state: 'open' }
+    if (this.seed.state === 'open') this.seedDone.resolve()
     this.connected = new Promise(resolve => { this.resolveConnected = resolve })
   }
 
@@ -149,6 +151,9 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
   connectedPeers (): PeerIdString[] {
     return [...this.peers].filter(([, p]) => p.active !== undefined).map(([id]) => id)
   }
+
+  /** Resolves when the initial sync phase ends (at once without one). */
+  whenSeeded (): Promise<void> { return this.seedDone.promise }
 
   /** Takes ownership of a channel; greets, then reads until it closes. */
   attach (channel: FramedChannel): void {
@@ -472,6 +477,7 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
       this.log.info({ peer: this.seed.peer, why, ms: Date.now() - this.seed.startedAt }, 'initial document sync done; syncing with every peer')
     }
     this.seed = { state: 'open' }
+    this.seedDone.resolve()
     for (const [, entry] of this.peers) {
       for (const link of entry.links) {
         if (link.held === undefined) continue

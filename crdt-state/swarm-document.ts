@@ -243,6 +243,15 @@ export function createSwarmDocument (config: SwarmDocumentConfig, deps: SwarmDoc
       })
     },
 
+    async whenSynced () {
+      let s = session
+      while (s === undefined) {
+        await ready.promise
+        s = session
+      }
+      await s.adapter.whenSeeded()
+    },
+
     onChange (cb) {
       listeners.add(cb)
       return () => { listeners.delete(cb) }

@@ -3,8 +3,10 @@
  * refuse strangers, revoke, converge after restarts, and detect killed and frozen peers.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import * as A from '@automerge/automerge'
+import { actorCertificateFromString } from '../mesh/admission/authorship.ts'
 import { TestPeer, peerCli, eventually, tempDataDir, readMembershipFile } from './harness.ts'
 
 type Member = Awaited<ReturnType<TestPeer['members']>>[number]
@@ -147,7 +149,14 @@ describe('a three-device swarm', () => {
     await eventually(async () => (await a.members()).some(m => m.name === 'foxtrot'), { timeoutMs: 10_000, what: 'foxtrot joined' })
     await c.start()
     await eventually(async () => (await c.members()).find(m => m.name === 'foxtrot')?.state === 'alive', { timeoutMs: 10_000, what: 'charlie converged' })
+    const foxtrotId = (await f.status()).id
     await f.stop()
+    // A joining peer records no other member: alpha admitted foxtrot and wrote its record and
+    // redemption; the members foxtrot admitted before its document arrived are in that document.
+    const written = recordsWrittenBy(f.dataDir, foxtrotId)
+    expect(written.members.length, 'foxtrot wrote its own member record').toBeGreaterThan(0)
+    expect(written.members.filter(k => k !== foxtrotId), 'member records foxtrot wrote for others').toEqual([])
+    expect(written.redeemed, 'redemptions foxtrot wrote').toEqual([])
 
     // alone: everyone else stopped; charlie still has the whole roster from disk
     await c.stop()
@@ -160,6 +169,39 @@ describe('a three-device swarm', () => {
     c = new TestPeer({ name: 'charlie', dataDir: c.dataDir })
   })
 })
+
+/**
+ * Keys of the members and redeemed sections that changes by `peerId`'s actors wrote, from the
+ * document a stopped peer left in its data dir (every stored chunk, as automerge-repo wrote them).
+ */
+function recordsWrittenBy (dataDir: string, peerId: string): { members: string[], redeemed: string[] } {
+  let doc = A.init<Record<string, Record<string, unknown>>>()
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const f = join(d, e.name)
+      if (e.isDirectory()) { if (e.name !== 'sync-state') walk(f) } else doc = A.loadIncremental(doc, readFileSync(f))
+    }
+  }
+  walk(join(dataDir, 'doc'))
+  const str = (v: unknown): string => v instanceof A.ImmutableString ? v.val : String(v)
+  const pub = (JSON.parse(str(doc.members?.[peerId] ?? '{}')) as { publicKey?: string }).publicKey
+  expect(pub, `${peerId} has a member record`).toMatch(/^[0-9a-f]{64}$/)
+  const mine = new Set(Object.entries(doc.actors ?? {}).filter(([, cert]) => actorCertificateFromString(str(cert)).memberPublicKey === pub).map(([actor]) => actor))
+  const membersObj = A.getObjectId(doc.members as object)
+  const redeemedObj = A.getObjectId(doc.redeemed as object)
+  const out = { members: [] as string[], redeemed: [] as string[] }
+  for (const change of A.getAllChanges(doc)) {
+    const c = A.decodeChange(change)
+    if (!mine.has(c.actor)) continue
+    for (const op of c.ops) {
+      if (op.action !== 'set' || typeof op.key !== 'string') continue
+      if (op.obj === membersObj) out.members.push(op.key)
+      if (op.obj === redeemedObj) out.redeemed.push(op.key)
+    }
+  }
+  A.free(doc)
+  return out
+}
 
 function tamper (token: string): string {
   // flip one character in the middle of the signed payload, keeping the token well-formed base64url

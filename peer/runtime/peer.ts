@@ -130,19 +130,25 @@ export async function createPeerRuntime (opts: PeerRuntimeOptions): Promise<Peer
       localHello,
       async verify (peer, hello) {
         const v = trust.verifyMember(peer, hello.cert)
+        const inviteId = v.inviteId
         // Invites are usable once: the document remembers who redeemed each one.
-        if (v.inviteId !== undefined) {
-          const prior = doc.getRedemptions().find(r => r.inviteId === v.inviteId)
-          trust.checkRedemption(hello.cert, prior)
-          if (!prior) doc.recordRedemption(v.inviteId, v.publicKeyHex)
-        }
-        if (!doc.getMember(peer)) {
-          doc.upsertMember({
-            peerId: peer, publicKey: v.publicKeyHex, certificate: hello.cert, name: v.name ?? hello.name,
-            caps: hello.caps, labels: hello.labels, resources: {}, addresses: hello.addrs,
-            softwareVersion: hello.version, joinedAt: Date.now(), updatedAt: Date.now(),
-          })
-        }
+        if (inviteId !== undefined) trust.checkRedemption(hello.cert, doc.getRedemptions().find(r => r.inviteId === inviteId))
+        // A new member's record and its invite's redemption are written by whoever admits it first.
+        // They are written once this peer's own initial sync is over: before that its document may
+        // lack every record, and a joining peer would otherwise write one for each member that dials
+        // it (measured with ten members: nine records and nine redemptions, each sent on at once —
+        // and each made the member seeding the joiner send it the whole document again).
+        void doc.whenSynced().then(() => {
+          if (stopped) return
+          if (inviteId !== undefined && !doc.getRedemptions().some(r => r.inviteId === inviteId)) doc.recordRedemption(inviteId, v.publicKeyHex)
+          if (!doc.getMember(peer)) {
+            doc.upsertMember({
+              peerId: peer, publicKey: v.publicKeyHex, certificate: hello.cert, name: v.name ?? hello.name,
+              caps: hello.caps, labels: hello.labels, resources: {}, addresses: hello.addrs,
+              softwareVersion: hello.version, joinedAt: Date.now(), updatedAt: Date.now(),
+            })
+          }
+        }).catch((err: unknown) => log.warn({ err, peer }, 'could not record an admitted member in the document'))
       },
     },
   })
