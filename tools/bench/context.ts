@@ -4,6 +4,8 @@ export interface BenchContext {
   quick: boolean
   /** The run's shared swarm of real peer processes, grown to at least `n` peers. */
   swarm(n: number): Promise<BenchSwarm>
+  /** Stops the shared swarm; the next `swarm(n)` forms a new one (new swarm, new document). */
+  resetSwarm(): Promise<void>
   /** Progress line on stderr. */
   log(msg: string): void
 }
@@ -22,6 +24,11 @@ export function createContext (quick: boolean): BenchContext & { dispose(): Prom
       const live = swarm.peers.length
       if (live < n) await swarm.grow(n)
       return swarm
+    },
+    async resetSwarm () {
+      await swarm?.dispose()
+      swarm = undefined
+      forming = undefined
     },
     async dispose () {
       await swarm?.dispose()
