@@ -10,11 +10,14 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { coalesceWrites, lazyWindowUpdates, noiseCrypto } from '../../mesh/transport.ts'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { tuneHeapForRelaying } from '../../peer/runtime/v8-heap.ts'
 
 export const BARE_ECHO_PROTOCOL = '/swarmflow-bench/echo/1.0.0'
 
 async function main (): Promise<void> {
   const kind = process.argv[2]
+  // every process of the link measures runs with the peer's V8 heap setting (bench/README.md, Paths)
+  tuneHeapForRelaying()
   if (kind === 'tcp') {
     const server = createServer(sock => {
       sock.setNoDelay(true)

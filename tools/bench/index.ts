@@ -9,8 +9,11 @@ import { dirname, resolve } from 'node:path'
 import { MEASURES, type Row } from './measures.ts'
 import { createContext } from './context.ts'
 import { killAll } from './procs.ts'
+import { tuneHeapForRelaying } from '../../peer/runtime/v8-heap.ts'
 
 async function main (): Promise<void> {
+  // every process of the link measures runs with the peer's V8 heap setting (bench/README.md, Paths)
+  tuneHeapForRelaying()
   const { values } = parseArgs({ options: { quick: { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' } }, allowPositionals: false })
   const ctx = createContext(values.quick === true)
   const only = values.only?.split(',').map(s => s.trim())

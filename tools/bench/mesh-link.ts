@@ -14,6 +14,7 @@ import { createMeshHost, type MeshHost } from '../../mesh/index.ts'
 import { createZenohRouter, ZENOH_MESH_PROTOCOL, type ZenohRouter } from '../../mesh/zenoh/index.ts'
 import type { FrameLink } from './links.ts'
 import { LocalZenohClient } from './zlocal.ts'
+import { tuneHeapForRelaying } from '../../peer/runtime/v8-heap.ts'
 
 interface MeshNode { host: MeshHost, router: ZenohRouter, stop: () => Promise<void> }
 
@@ -29,6 +30,8 @@ async function meshNode (): Promise<MeshNode> {
 }
 
 async function serve (): Promise<void> {
+  // every process of the link measures runs with the peer's V8 heap setting (bench/README.md, Paths)
+  tuneHeapForRelaying()
   const n = await meshNode()
   const client = new LocalZenohClient(n.router)
   await client.subscribe('bench/ping', (payload) => client.put('bench/pong', payload))
