@@ -28,6 +28,15 @@ describe('bin/peer and V8\'s compile cache', () => {
     expect(cachedAfterRun().length).toBeGreaterThan(0)
   })
 
+  it('runs without a cache when its directory cannot be created (Node itself would spin forever)', () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: '/proc/swarmflow-no-such-dir' }
+    delete env.NODE_COMPILE_CACHE
+    const r = spawnSync(join(ROOT, 'bin/peer'), ['--help'], { env, encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' })
+    expect(r.error, 'bin/peer --help did not finish').toBeUndefined()
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stdout).toContain('peer')
+  })
+
   it('leaves a NODE_COMPILE_CACHE the user set alone (empty: no cache)', () => {
     expect(cachedAfterRun('')).toEqual([])
   })
