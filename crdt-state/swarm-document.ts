@@ -246,6 +246,9 @@ export function createSwarmDocument (config: SwarmDocumentConfig, deps: SwarmDoc
     async whenSynced () {
       let s = session
       while (s === undefined) {
+        // Stopping: `session` is already gone but `ready` stays resolved until the shutdown ends;
+        // waiting on `ready` would spin. A document that stops has ended this start's sync.
+        if (stopping !== undefined) { await stopping.catch(() => {}); return }
         await ready.promise
         s = session
       }

@@ -181,3 +181,42 @@ describe('lifecycle', () => {
     expect(doc.connectedPeers()).toEqual([])
   })
 })
+
+describe('whenSynced', () => {
+  it('waits for the start and the first sync, and settles when the document stops, also when asked during the stop', async () => {
+    const roster = new TestRoster()
+    const a = roster.add(newTestMember())
+    const b = roster.add(newTestMember())
+    const docA = createSwarmDocument({ swarmId: 'swarm-sync', swarmName: 'sync', dataDir: await tmp() }, { logger: silentLogger(), peerId: 'peer-a', authz: roster.authzFor(a) })
+    const docB = createSwarmDocument({ swarmId: 'swarm-sync', swarmName: 'sync', dataDir: await tmp() }, { logger: silentLogger(), peerId: 'peer-b', authz: roster.authzFor(b) })
+    cleanups.push(() => docA.stop(), () => docB.stop())
+    let settled = 0
+    const beforeStart = docA.whenSynced().then(() => { settled++ })
+    await docA.start()
+    await docB.start()
+    docB.upsertMember(member('peer-b', b))
+    // No peer yet: the initial sync has not happened.
+    await new Promise(resolve => setTimeout(resolve, 100))
+    expect(settled).toBe(0)
+    const [ca, cb] = memoryChannelPair('peer-a', 'peer-b')
+    docA.attachPeer(ca)
+    docB.attachPeer(cb)
+    await beforeStart
+    expect(docA.getMember('peer-b')?.publicKey).toBe(b.publicKeyHex)
+
+    // A second start begins a new initial sync; a stop ends it, and whenSynced asked while the
+    // stop runs settles too (it must not wait on the start that already happened).
+    await docA.stop()
+    await docA.start()
+    const beforeStop = docA.whenSynced()
+    docA.upsertMember(member('peer-a', a))
+    const stopping = docA.stop()
+    const duringStop = docA.whenSynced()
+    await Promise.all([stopping, beforeStop, duringStop])
+    // Stopped: the next whenSynced belongs to the next start.
+    let afterStop = false
+    void docA.whenSynced().then(() => { afterStop = true })
+    await new Promise(resolve => setTimeout(resolve, 100))
+    expect(afterStop).toBe(false)
+  })
+})
