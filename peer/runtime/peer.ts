@@ -11,6 +11,7 @@ import { createSwarmDocument, DOC_PROTOCOL, type SwarmDocument, type MemberRecor
 import { createControlServer, type ControlServer, type ControlHandler } from '../control/index.ts'
 import type { PeerConfig } from '../config/index.ts'
 import type { Trust } from './trust.ts'
+import { createAdmissions } from './admissions.ts'
 
 export const SOFTWARE_VERSION = '0.1.0'
 
@@ -123,32 +124,16 @@ export async function createPeerRuntime (opts: PeerRuntimeOptions): Promise<Peer
     version: SOFTWARE_VERSION,
   })
 
+  const admissions = createAdmissions({ doc, checkRedemption: trust.checkRedemption.bind(trust), logger: log.child({ component: 'admission' }) })
+
   const membership = createMembership({ timeoutMs: 5000 }, {
     logger: log.child({ component: 'admission' }),
     host,
     policy: {
       localHello,
       async verify (peer, hello) {
-        const v = trust.verifyMember(peer, hello.cert)
-        const inviteId = v.inviteId
-        // Invites are usable once: the document remembers who redeemed each one.
-        if (inviteId !== undefined) trust.checkRedemption(hello.cert, doc.getRedemptions().find(r => r.inviteId === inviteId))
-        // A new member's record and its invite's redemption are written by whoever admits it first.
-        // They are written once this peer's own initial sync is over: before that its document may
-        // lack every record, and a joining peer would otherwise write one for each member that dials
-        // it (measured with ten members: nine records and nine redemptions, each sent on at once —
-        // and each made the member seeding the joiner send it the whole document again).
-        void doc.whenSynced().then(() => {
-          if (stopped) return
-          if (inviteId !== undefined && !doc.getRedemptions().some(r => r.inviteId === inviteId)) doc.recordRedemption(inviteId, v.publicKeyHex)
-          if (!doc.getMember(peer)) {
-            doc.upsertMember({
-              peerId: peer, publicKey: v.publicKeyHex, certificate: hello.cert, name: v.name ?? hello.name,
-              caps: hello.caps, labels: hello.labels, resources: {}, addresses: hello.addrs,
-              softwareVersion: hello.version, joinedAt: Date.now(), updatedAt: Date.now(),
-            })
-          }
-        }).catch((err: unknown) => log.warn({ err, peer }, 'could not record an admitted member in the document'))
+        // Throws to refuse: a bad certificate, or an invite another key already holds.
+        admissions.admit(peer, hello, trust.verifyMember(peer, hello.cert))
       },
     },
   })
@@ -416,6 +401,7 @@ export async function createPeerRuntime (opts: PeerRuntimeOptions): Promise<Peer
     async stop () {
       if (stopped) return
       stopped = true
+      admissions.close()
       if (rememberTimer) clearInterval(rememberTimer)
       if (sweepTimer) clearInterval(sweepTimer)
       if (started) await saveRemembered().catch(() => {})

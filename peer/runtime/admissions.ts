@@ -1,0 +1,70 @@
+import type { Logger } from '../../common/log.ts'
+import type { Hello, PeerIdString } from '../../mesh/index.ts'
+import type { SwarmDocument, RedemptionRecord } from '../../crdt-state/index.ts'
+import type { Trust } from './trust.ts'
+
+/**
+ * What admitting a member writes to the swarm document: its member record and its invite's
+ * redemption, by whoever admits it first.
+ *
+ * The writes wait until this peer's initial document sync is over (SwarmDocument.whenSynced):
+ * before that the document may lack every record, and a joining peer would write one of each for
+ * every member that dials it (measured with ten members: nine records and nine redemptions, each
+ * sent on at once, and each made the member seeding the joiner send it the whole document again).
+ *
+ * The redemption check cannot wait: an invite admits one key, and a peer still in its first sync
+ * must refuse a second key on an invite it has just accepted. So the redemptions this peer accepted
+ * but has not written yet are held here and checked with the document's.
+ */
+export interface Admissions {
+  /** Throws InviteAlreadyUsedError (from Trust.checkRedemption) when another key holds this invite. */
+  admit(peer: PeerIdString, hello: Hello, member: ReturnType<Trust['verifyMember']>): void
+  /** Redemptions accepted here and not yet in the document. */
+  pendingRedemptions(): number
+  /** Stops writing: admissions still waiting for the first sync are dropped. */
+  close(): void
+}
+
+export function createAdmissions (deps: {
+  doc: SwarmDocument
+  checkRedemption: Trust['checkRedemption']
+  logger: Logger
+}): Admissions {
+  const { doc, logger: log } = deps
+  const pending = new Map<string, RedemptionRecord>()
+  let closed = false
+
+  const write = (peer: PeerIdString, hello: Hello, member: ReturnType<Trust['verifyMember']>): void => {
+    if (closed) return
+    const inviteId = member.inviteId
+    if (inviteId !== undefined) {
+      const held = pending.get(inviteId)
+      // Whoever reached the document first (here or on another peer) is the redemption on record.
+      if (held !== undefined && !doc.getRedemptions().some(r => r.inviteId === inviteId)) doc.recordRedemption(inviteId, held.memberPublicKey)
+      pending.delete(inviteId)
+    }
+    if (!doc.getMember(peer)) {
+      doc.upsertMember({
+        peerId: peer, publicKey: member.publicKeyHex, certificate: hello.cert, name: member.name ?? hello.name,
+        caps: hello.caps, labels: hello.labels, resources: {}, addresses: hello.addrs,
+        softwareVersion: hello.version, joinedAt: Date.now(), updatedAt: Date.now(),
+      })
+    }
+  }
+
+  return {
+    admit (peer, hello, member) {
+      const inviteId = member.inviteId
+      if (inviteId !== undefined) {
+        const prior = doc.getRedemptions().find(r => r.inviteId === inviteId) ?? pending.get(inviteId)
+        deps.checkRedemption(hello.cert, prior)
+        if (prior === undefined) pending.set(inviteId, { inviteId, memberPublicKey: member.publicKeyHex, at: Date.now() })
+      }
+      void doc.whenSynced()
+        .then(() => { write(peer, hello, member) })
+        .catch((err: unknown) => log.warn({ err, peer }, 'could not record an admitted member in the document'))
+    },
+    pendingRedemptions: () => pending.size,
+    close () { closed = true },
+  }
+}
