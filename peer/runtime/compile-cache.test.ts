@@ -1,40 +1,80 @@
 import { describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 
-/** Runs `bin/peer --help` with its own cache home; returns the files V8's compile cache left there. */
-function cachedAfterRun (compileCache?: string): string[] {
+function filesUnder (dir: string): string[] {
+  if (!existsSync(dir)) return []
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter(e => e.isFile()).map(e => e.name)
+}
+
+function runPeerHelp (env: NodeJS.ProcessEnv, cwd?: string): void {
+  const r = spawnSync(join(ROOT, 'bin/peer'), ['--help'], { env, cwd, encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' })
+  expect(r.error, 'bin/peer --help did not finish').toBeUndefined()
+  expect(r.status, r.stderr).toBe(0)
+  expect(r.stdout).toContain('peer')
+}
+
+/**
+ * Runs `bin/peer --help` with its own cache home; returns the files V8's compile cache left there.
+ * `prepare` may set up the cache home first; `inspect` sees it after the run.
+ */
+function cachedAfterRun (compileCache?: string, prepare?: (home: string) => void, inspect?: (home: string) => void): string[] {
   const home = mkdtempSync(join(tmpdir(), 'sf-cc-'))
   try {
+    prepare?.(home)
     const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: home }
     delete env.NODE_COMPILE_CACHE
     if (compileCache !== undefined) env.NODE_COMPILE_CACHE = compileCache
-    const r = spawnSync(join(ROOT, 'bin/peer'), ['--help'], { env, encoding: 'utf8', timeout: 30_000 })
-    expect(r.status, r.stderr).toBe(0)
-    const dir = join(home, 'swarmflow', 'node-compile-cache')
-    if (!existsSync(dir)) return []
-    return readdirSync(dir, { recursive: true, withFileTypes: true }).filter(e => e.isFile()).map(e => e.name)
+    runPeerHelp(env)
+    inspect?.(home)
+    return filesUnder(join(home, 'swarmflow', 'node-compile-cache'))
   } finally {
     rmSync(home, { recursive: true, force: true })
   }
 }
 
 describe('bin/peer and V8\'s compile cache', () => {
-  it('keeps compiled code under $XDG_CACHE_HOME/swarmflow/node-compile-cache by default', () => {
-    expect(cachedAfterRun().length).toBeGreaterThan(0)
+  it('keeps compiled code under $XDG_CACHE_HOME/swarmflow/node-compile-cache by default, in directories only this user can open', () => {
+    let mode = -1
+    const files = cachedAfterRun(undefined, undefined, home => { mode = statSync(join(home, 'swarmflow', 'node-compile-cache')).mode & 0o777 })
+    expect(files.length).toBeGreaterThan(0)
+    expect(mode.toString(8)).toBe('700')
+  })
+
+  it('uses no cache that someone else could write: a group- or world-writable directory is skipped', () => {
+    expect(cachedAfterRun(undefined, home => {
+      mkdirSync(join(home, 'swarmflow', 'node-compile-cache'), { recursive: true })
+      chmodSync(join(home, 'swarmflow', 'node-compile-cache'), 0o777)
+    })).toEqual([])
+    expect(cachedAfterRun(undefined, home => {
+      mkdirSync(join(home, 'swarmflow', 'node-compile-cache'), { recursive: true })
+      chmodSync(join(home, 'swarmflow'), 0o775)
+    })).toEqual([])
+  })
+
+  it('uses no cache without an absolute $XDG_CACHE_HOME or $HOME (a relative one would land in the working directory)', () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'sf-cc-cwd-'))
+    try {
+      const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: 'relative-cache', HOME: 'relative-home' }
+      delete env.NODE_COMPILE_CACHE
+      runPeerHelp(env, cwd)
+      delete env.HOME
+      delete env.XDG_CACHE_HOME
+      runPeerHelp(env, cwd)
+      expect(readdirSync(cwd)).toEqual([])
+    } finally {
+      rmSync(cwd, { recursive: true, force: true })
+    }
   })
 
   it('runs without a cache when its directory cannot be created (Node itself would spin forever)', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: '/proc/swarmflow-no-such-dir' }
     delete env.NODE_COMPILE_CACHE
-    const r = spawnSync(join(ROOT, 'bin/peer'), ['--help'], { env, encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' })
-    expect(r.error, 'bin/peer --help did not finish').toBeUndefined()
-    expect(r.status, r.stderr).toBe(0)
-    expect(r.stdout).toContain('peer')
+    runPeerHelp(env)
   })
 
   it('leaves a NODE_COMPILE_CACHE the user set alone (empty: no cache)', () => {
