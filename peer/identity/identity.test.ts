@@ -88,4 +88,20 @@ describe('identity', () => {
     expect(() => peerIdFromPublicKey(new Uint8Array(31))).toThrow(InvalidPeerIdError)
     expect(() => peerIdFromPublicKey('zz'.repeat(32))).toThrow(InvalidPeerIdError)
   })
+
+  it('maps each peer id to its own key, also when asked again and after more ids than it remembers', () => {
+    const keys = Array.from({ length: 5000 }, (_, i) => {
+      const k = new Uint8Array(32)
+      new DataView(k.buffer).setUint32(0, i + 1)
+      return k
+    })
+    const ids = keys.map(k => peerIdFromPublicKey(k))
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < ids.length; i += 7) expect(publicKeyHexFromPeerId(ids[i])).toBe(Buffer.from(keys[i] as Uint8Array).toString('hex'))
+    }
+    // a near miss of a known id is not answered from memory
+    const known = ids[0] as string
+    const altered = known.slice(0, -1) + (known.endsWith('a') ? 'b' : 'a')
+    expect(publicKeyHexFromPeerId(altered)).not.toBe(publicKeyHexFromPeerId(known))
+  })
 })
