@@ -39,6 +39,18 @@ describe('failover of a node between peers', () => {
     return p
   }
 
+  it('reuses a placement while the document and the live set stay the same', async () => {
+    type M = { manager: { placements: number, placementsReused: number } }
+    const before = (await b.api<M>('/flows/metrics')).manager
+    // between two document changes, `peer ps` answers from the placement already computed
+    await eventually(async () => {
+      await b.json(['ps'])
+      await b.json(['ps'])
+      return (await b.api<M>('/flows/metrics')).manager.placementsReused > before.placementsReused
+    }, { timeoutMs: 10_000, what: 'a reused placement' })
+    expect((await b.api<M>('/flows/metrics')).manager.placements).toBeGreaterThan(0)
+  })
+
   it('kill -9 the peer running the producer: it runs on the other peer and data flows again', async () => {
     const victim = await producerHolder(b)
     const other = victim === a ? c : a

@@ -91,7 +91,7 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
   /** Evidence of life older than this does not count towards warm-up (set by a long stall). */
   let heardSince = 0
   const syncRoundMs = 300
-  const counters = { reconciles: 0, starts: 0, stops: 0, startFailures: 0, fileFetchFailures: 0, badFlows: 0, badClaims: 0, stalls: 0 }
+  const counters = { reconciles: 0, starts: 0, stops: 0, startFailures: 0, fileFetchFailures: 0, badFlows: 0, badClaims: 0, stalls: 0, placements: 0, placementsReused: 0 }
 
   const members = (): Array<{ peerId: string, name: string, caps: string[], labels: Record<string, string>, resources: { cpu?: number, memory_mb?: number } }> =>
     doc.listMembers().filter(m => !doc.isRevoked(m.publicKey)).map(m => ({ peerId: m.peerId, name: m.name, caps: m.caps, labels: m.labels, resources: m.resources }))
@@ -135,11 +135,24 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
     return index
   }
 
-  const place = (extra?: { name: string, dataflow: Dataflow }, explain = false, previous = resolveHolders(claimIndex())): NodePlacement[] => {
+  /**
+   * The placement is a function of the document (flows, members, claims) and of the live set, so
+   * the last one is kept for the heads and live set it was computed from: reconciles, `peer ps`
+   * and `GET /flows` polls between two changes reuse it (computePlacement is ~2 ms with 95 flows
+   * of 10 nodes here, and a peer that joins runs it on every admission and every poll).
+   */
+  let lastPlacement: { key: string, placements: NodePlacement[] } | undefined
+  const place = (extra?: { name: string, dataflow: Dataflow }, explain = false, previous?: ReturnType<typeof resolveHolders>): NodePlacement[] => {
+    const live = runtime.livePeers()
+    const key = extra === undefined && !explain ? `${doc.heads().join(',')}|${[...live].sort().join(',')}` : undefined
+    if (key !== undefined && lastPlacement?.key === key) { counters.placementsReused++; return lastPlacement.placements }
     const fs = flows().filter(f => f.record.name !== extra?.name).map(f => ({ name: f.record.name, state: f.record.state, nodes: f.dataflow.nodes }))
     if (extra) fs.push({ name: extra.name, state: 'running', nodes: extra.dataflow.nodes })
     const ms = members()
-    return computePlacement({ flows: fs, members: ms, live: runtime.livePeers(), rosterSize: ms.length, previous }, { explain }).placements
+    const placements = computePlacement({ flows: fs, members: ms, live, rosterSize: ms.length, previous: previous ?? resolveHolders(claimIndex()) }, { explain }).placements
+    counters.placements++
+    if (key !== undefined) lastPlacement = { key, placements }
+    return placements
   }
 
   const schedule = (delayMs = 30): void => {
