@@ -11,5 +11,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     reporters: ['default'],
+    // Decoded swarm-document records are shared by every reader; under test they are deep-frozen
+    // so that code writing to one fails (crdt-state/schema.ts). Peer processes the tests start
+    // inherit it.
+    env: { SWARMFLOW_FREEZE_RECORDS: '1' },
   },
 })
