@@ -3,6 +3,7 @@
  * control API of one peer) until every peer's control API reports it, for N = 3 and N = 10; and a
  * new peer joining a swarm whose document is ~100 KB / ~1 MB until it holds the whole document.
  */
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { TestPeer, eventually } from '../../test/harness.ts'
 import { summarize } from './stats.ts'
@@ -117,6 +118,10 @@ async function joinRows (ctx: BenchContext, swarm: BenchSwarm): Promise<Row[]> {
         name, args: ['--invite', inv.stdout.trim().split('\n').pop() as string, '--bootstrap', await admin.addr()],
         ...(nodeOptions !== undefined && nodeOptions !== '' ? { env: { NODE_OPTIONS: nodeOptions } } : {}),
       })
+      // BENCH_JOIN_ISOLATE=1 (experiment): the members other than the inviter (the joiner's seed)
+      // run on CPU 0 and the inviter on CPU 1 during the trial, as if the two that do the join had
+      // a core of their own beside the busy swarm (taskset; the joiner may use both).
+      const isolate = process.env.BENCH_JOIN_ISOLATE === '1' ? pinMembers(swarm, admin) : undefined
       try {
         const started = Date.now()
         await j.start()
@@ -126,6 +131,7 @@ async function joinRows (ctx: BenchContext, swarm: BenchSwarm): Promise<Row[]> {
         fromStart.push(seen - started)
         received = (await j.api<{ doc: { bytesIn: number } }>('/metrics')).doc.bytesIn
       } finally {
+        isolate?.()
         await j[Symbol.asyncDispose]()
       }
       ctx.log(`join (${swarmSize} peers) with a ${label} document: ${times[times.length - 1]} ms after admission (${fromStart[fromStart.length - 1]} ms after process start), ${Math.round(received / 1000)} KB received`)
@@ -136,6 +142,17 @@ async function joinRows (ctx: BenchContext, swarm: BenchSwarm): Promise<Row[]> {
     }))
   }
   return rows
+}
+
+/** Pins every running member but `seed` to CPU 0 and `seed` to CPU 1; returns the undo. */
+function pinMembers (swarm: BenchSwarm, seed: TestPeer): () => void {
+  const pin = (pid: number | undefined, mask: string): void => {
+    if (pid !== undefined) spawnSync('taskset', ['-a', '-p', mask, String(pid)], { stdio: 'ignore' })
+  }
+  const others = swarm.peers.filter(p => p.running && p !== seed)
+  for (const p of others) pin(p.pid, '1')
+  pin(seed.pid, '2')
+  return () => { for (const p of [...others, seed]) pin(p.pid, '3') }
 }
 
 async function docBytes (p: TestPeer): Promise<number> {
