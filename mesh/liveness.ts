@@ -40,6 +40,13 @@ export interface Liveness {
    */
   directSilence(peer: PeerIdString): number | undefined
   list(): MemberLiveness[]
+  /**
+   * How long a member has been up without interruption, as it reports itself in its heartbeats
+   * (relayed like evidence of life): since its process started or it last resumed from a stall
+   * longer than the dead time. Ours for our own id. Undefined when unknown (dead, never heard, or a
+   * peer too old to report it).
+   */
+  upFor(peer: PeerIdString): number | undefined
   onChange(cb: (peer: PeerIdString, state: MemberState, prev: MemberState) => void): () => void
   readonly counters: { heartbeatsIn: number, heartbeatsOut: number, badFrames: number }
 }
@@ -51,16 +58,23 @@ interface Entry {
   state: MemberState
   /** When a heartbeat last arrived from it directly (or its link was attached). */
   heardAt: number | undefined
+  /** When it says it came up (started, or resumed from a long stall), on our clock. */
+  upSince: number | undefined
 }
 
-interface Heartbeat { s: number, h: Array<[string, number]>, g: Array<[string, number]> }
+/**
+ * s: sequence; h: ages of the freshest evidence of life per member; g: ages of observed departures;
+ * u (added later; older peers ignore it, and send none): how long each member, the sender included,
+ * has been up (see Liveness.upFor).
+ */
+interface Heartbeat { s: number, h: Array<[string, number]>, g: Array<[string, number]>, u?: Array<[string, number]> }
 
 function isHeartbeat (x: unknown): x is Heartbeat {
   if (typeof x !== 'object' || x === null) return false
   const o = x as Record<string, unknown>
   const pairs = (v: unknown): boolean => Array.isArray(v) && v.length <= 4096 && v.every(p =>
     Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && p[0].length < 128 && typeof p[1] === 'number' && Number.isFinite(p[1]) && p[1] >= 0)
-  return typeof o.s === 'number' && pairs(o.h) && pairs(o.g)
+  return typeof o.s === 'number' && pairs(o.h) && pairs(o.g) && (o.u === undefined || pairs(o.u))
 }
 
 /**
@@ -87,10 +101,13 @@ export function createLiveness (config: LivenessConfig, deps: { logger: Logger, 
   const counters = { heartbeatsIn: 0, heartbeatsOut: 0, badFrames: 0 }
   let timer: NodeJS.Timeout | undefined
   let seq = 0
+  /** When this peer came up: start(), or the end of a stall longer than the dead time. */
+  let upSince = now()
+  let lastBeatAt: number | undefined
 
   const entry = (peer: PeerIdString): Entry => {
     let e = entries.get(peer)
-    if (!e) { e = { lastSeen: undefined, goneAt: undefined, state: 'dead', heardAt: undefined }; entries.set(peer, e) }
+    if (!e) { e = { lastSeen: undefined, goneAt: undefined, state: 'dead', heardAt: undefined, upSince: undefined }; entries.set(peer, e) }
     return e
   }
 
@@ -134,13 +151,22 @@ export function createLiveness (config: LivenessConfig, deps: { logger: Logger, 
 
   const beat = (): void => {
     const t = now()
+    // Our own timer stood still for the dead time (SIGSTOP, swapped out, debugger): the others
+    // declared us dead, so we come back as from a restart.
+    if (lastBeatAt !== undefined && t - lastBeatAt > deadAfter) {
+      log.info({ stalledMs: t - lastBeatAt }, 'heartbeat timer stalled for longer than the dead time; up again from now')
+      upSince = t
+    }
+    lastBeatAt = t
     const h: Array<[string, number]> = []
     const g: Array<[string, number]> = []
+    const u: Array<[string, number]> = [[deps.selfId, t - upSince]]
     for (const [peer, e] of entries) {
       if (e.lastSeen !== undefined && (e.goneAt === undefined || e.lastSeen > e.goneAt)) h.push([peer, t - e.lastSeen])
       else if (e.goneAt !== undefined && t - e.goneAt < goneGossip) g.push([peer, t - e.goneAt])
+      if (e.state !== 'dead' && e.upSince !== undefined) u.push([peer, Math.max(0, t - e.upSince)])
     }
-    const frame = pack({ s: seq++, h, g } satisfies Heartbeat)
+    const frame = pack({ s: seq++, h, g, u } satisfies Heartbeat)
     for (const link of links.values()) {
       if (link.sending) continue // a frozen or slow neighbour: do not pile heartbeats up behind it
       link.sending = true
@@ -166,6 +192,14 @@ export function createLiveness (config: LivenessConfig, deps: { logger: Logger, 
         if (tracked(peer)) entry(peer).heardAt = t
         for (const [p, age] of msg.h) if (p !== peer) evidence(p, t - age)
         for (const [p, age] of msg.g) if (p !== peer) gone(p, t - age)
+        for (const [p, upFor] of msg.u ?? []) {
+          if (p === deps.selfId || !tracked(p)) continue
+          const e = entry(p)
+          const at = t - upFor
+          // A member's own report is exact (up to transit time). A relayed one only counts when it
+          // says the member came up again later than we knew (a restart the relay heard first).
+          if (p === peer || e.upSince === undefined || at > e.upSince + deadAfter) e.upSince = at
+        }
       }
     } catch (err) {
       log.debug({ peer, err: (err as Error).message }, 'heartbeat channel ended')
@@ -178,6 +212,8 @@ export function createLiveness (config: LivenessConfig, deps: { logger: Logger, 
     counters,
     start () {
       if (timer) return
+      upSince = now()
+      lastBeatAt = undefined
       timer = setInterval(beat, interval)
       timer.unref()
     },
@@ -213,6 +249,12 @@ export function createLiveness (config: LivenessConfig, deps: { logger: Logger, 
     directSilence (peer) {
       const at = entries.get(peer)?.heardAt
       return at === undefined ? undefined : Math.max(0, now() - at)
+    },
+    upFor (peer) {
+      if (peer === deps.selfId) return Math.max(0, now() - upSince)
+      const e = entries.get(peer)
+      if (e === undefined || e.state === 'dead' || e.upSince === undefined) return undefined
+      return Math.max(0, now() - e.upSince)
     },
     list () {
       return [...entries].map(([peerId, e]) => ({ peerId, state: e.state, lastSeen: e.lastSeen, direct: links.has(peerId) }))

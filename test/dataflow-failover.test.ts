@@ -87,17 +87,20 @@ describe('failover of a node between peers', () => {
     const before = tap.samples.at(-1)?.metadata as { epoch: number }
     victim.signal('SIGSTOP')
     const stoppedAt = Date.now()
+    let takenAt = -1
     try {
       const first = await eventually(() => tap.samples.find(s => s.at >= stoppedAt && s.metadata.peer === ids.get(other.name)), { timeoutMs: 15_000, intervalMs: 20, what: `samples from ${other.name}` })
       console.log(`SIGSTOP ${victim.name}: first sample from ${other.name} after ${first.at - stoppedAt} ms (epoch ${first.metadata.epoch})`)
       expect(first.metadata.epoch).toBeGreaterThan(before.epoch)
+      takenAt = first.metadata.epoch
       await psAgrees(peers.filter(p => p !== victim), f => nodeOf(f, 'pipe', 'producer')?.peer === other.name && nodeOf(f, 'pipe', 'producer')?.state === 'running')
     } finally {
       victim.signal('SIGCONT')
     }
     const contAt = Date.now()
-    // the frozen peer's producer (its node process kept running while the peer was stopped) goes away
-    // or takes over again under a newer epoch; never both
+    // the frozen peer's producer (its node process kept running while the peer was stopped) goes
+    // away, and the node stays where it went: the resumed peer is settling (placement SETTLE_MS),
+    // so it is not handed back (before: in 9 of 12 bench trials it was, a second interruption)
     const flows = await psAgrees(peers, f => nodeOf(f, 'pipe', 'producer')?.state === 'running' && nodeOf(f, 'pipe', 'consumer')?.state === 'running', { timeoutMs: 20_000, what: 'ps agrees after SIGCONT' })
     const holder = nodeOf(flows, 'pipe', 'producer')?.peer as string
     const holderPeer = peers.find(p => p.name === holder) as TestPeer
@@ -112,6 +115,8 @@ describe('failover of a node between peers', () => {
     const producers = new Set(tap.since(from).map(s => `${s.metadata.peer}@${s.metadata.epoch}`))
     expect([...producers]).toHaveLength(1)
     expect([...producers][0]?.startsWith(ids.get(holder) as string)).toBe(true)
+    expect(holder).toBe(other.name)
+    expect([...producers][0]).toBe(`${ids.get(other.name) as string}@${takenAt}`)
     const consumer = parseConsumerLog(await logs(b, 'pipe', 'consumer'))
     console.log(`SIGCONT: one producer (${holder}, ${[...producers][0]?.split('@')[1] ? `epoch ${[...producers][0]?.split('@')[1]}` : ''}) ${settledMs} ms after SIGCONT; consumer stale drops so far: ${consumer.at(-1)?.stale ?? 0}`)
   })

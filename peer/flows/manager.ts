@@ -10,7 +10,7 @@ import type { ZenohRouter } from '../../mesh/zenoh/index.ts'
 import type { DataflowRecord, JsonValue, InstanceRecord } from '../../crdt-state/index.ts'
 import type { FramedChannel, PeerIdString } from '../../mesh/index.ts'
 import { parseDescriptor, nodeDefinitionHash, diffDataflows, checkDataflow, type Dataflow, type NormalizedNode } from '../dataflow/index.ts'
-import { computePlacement, type NodePlacement } from '../placement/index.ts'
+import { computePlacement, SETTLE_MS, type NodePlacement } from '../placement/index.ts'
 import { indexClaims, resolveHolders, claimsToWithdraw, nodeKey, peerKey, type ClaimIndex } from './claims.ts'
 import { createSupervisor, readLogs, followLogs, type Supervisor, type InstanceSpec, type InstanceInfo } from '../supervisor/index.ts'
 import { createFileStore, sha256, MAX_FILE_BYTES, FILES_PROTOCOL, type FileStore } from '../files/index.ts'
@@ -136,6 +136,19 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
   }
 
   /**
+   * Members up for less than SETTLE_MS, as each reports itself in its heartbeats (this peer
+   * included): they take no node from a live holder (PlacementInput.settling). Sorted.
+   */
+  const settlingMembers = (ms: Array<{ peerId: string }>): string[] => {
+    const out: string[] = []
+    for (const m of ms) {
+      const up = runtime.liveness.upFor(m.peerId)
+      if (up !== undefined && up < SETTLE_MS) out.push(m.peerId)
+    }
+    return out.sort()
+  }
+
+  /**
    * The placement is a function of the document (flows, members, claims) and of the live set, so
    * the last one is kept for the heads and live set it was computed from: reconciles, `peer ps`
    * and `GET /flows` polls between two changes reuse it (computePlacement is ~2 ms with 95 flows
@@ -144,12 +157,13 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
   let lastPlacement: { key: string, placements: NodePlacement[] } | undefined
   const place = (extra?: { name: string, dataflow: Dataflow }, explain = false, previous?: ReturnType<typeof resolveHolders>): NodePlacement[] => {
     const live = runtime.livePeers()
-    const key = extra === undefined && !explain ? `${doc.heads().join(',')}|${[...live].sort().join(',')}` : undefined
+    const ms = members()
+    const settling = settlingMembers(ms)
+    const key = extra === undefined && !explain ? `${doc.heads().join(',')}|${[...live].sort().join(',')}|${settling.join(',')}` : undefined
     if (key !== undefined && lastPlacement?.key === key) { counters.placementsReused++; return lastPlacement.placements }
     const fs = flows().filter(f => f.record.name !== extra?.name).map(f => ({ name: f.record.name, state: f.record.state, nodes: f.dataflow.nodes }))
     if (extra) fs.push({ name: extra.name, state: 'running', nodes: extra.dataflow.nodes })
-    const ms = members()
-    const placements = computePlacement({ flows: fs, members: ms, live, rosterSize: ms.length, previous: previous ?? resolveHolders(claimIndex()) }, { explain }).placements
+    const placements = computePlacement({ flows: fs, members: ms, live, rosterSize: ms.length, previous: previous ?? resolveHolders(claimIndex()), settling }, { explain }).placements
     counters.placements++
     if (key !== undefined) lastPlacement = { key, placements }
     return placements

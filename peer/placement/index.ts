@@ -7,7 +7,7 @@ export type {
   CandidateExplanation, ClaimContender, Holder, NodePlacement, PlacementDeploy, PlacementFlow, PlacementInput,
   PlacementMember, PlacementNodeSpec, PlacementOptions, PlacementResources, PlacementResult,
 } from './interfaces.ts'
-export { computePlacement, resolveConflict, isStale, DEFAULT_STICKINESS } from './placement.ts'
+export { computePlacement, resolveConflict, isStale, DEFAULT_STICKINESS, SETTLE_MS } from './placement.ts'
 export { hrwScore } from './hash.ts'
 export { formatPlan } from './format.ts'
 export { placementFlowsFrom, type FlowRecordLike } from './flows.ts'

@@ -77,6 +77,14 @@ export interface PlacementInput {
    * holder as long as it stays live and eligible; 0 is pure HRW.
    */
   stickiness?: number
+  /**
+   * Live members that came back only recently (restarted, resumed after a freeze): they may take
+   * nodes no live member holds, but not a node from a current holder that can still run it, so a
+   * node that failed over is not handed back (a second interruption) to a member that may fail
+   * again. Every peer must see the same set: it comes from what each member reports of itself in
+   * its heartbeats (mesh/liveness `upFor`). Default: none.
+   */
+  settling?: Iterable<string>
 }
 
 export interface PlacementOptions {

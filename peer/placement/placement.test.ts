@@ -62,6 +62,45 @@ describe('HRW election', () => {
     expect(dflt.placements.find(p => p.sticky && p.reason.includes('stickiness'))).toBeDefined()
   })
 
+  it('a settling member takes no node from a live holder, but takes free nodes, and settled challengers still compete', () => {
+    const members = Array.from({ length: 10 }, (_, i) => member(i))
+    const all = members.map(m => m.peerId)
+    const back = peer(9)
+    // while peer 9 was away, the others hold everything
+    const away = computePlacement({ flows: [items(1000)], members, live: all.filter(p => p !== back), rosterSize: 10 })
+    const prev = holders(away.placements)
+    const normal = computePlacement({ flows: [items(1000)], members, live: all, rosterSize: 10, previous: prev })
+    const wouldTake = normal.placements.filter(p => p.peerId === back)
+    expect(wouldTake.length).toBeGreaterThan(10) // stickiness 1 alone hands it some back
+    const settling = computePlacement({ flows: [items(1000)], members, live: all, rosterSize: 10, previous: prev, settling: [back] }, { explain: true })
+    const s = byKey(settling.placements)
+    for (const p of settling.placements) {
+      expect(p.peerId).toBe(prev.get(p.key)?.peerId)
+      expect(p.epoch).toBe(prev.get(p.key)?.epoch)
+    }
+    const passed = s.get((wouldTake[0] as NodePlacement).key) as NodePlacement
+    expect(passed.reason).toMatch(/robot-9 scores higher but came back only recently \(settling\)/)
+    // a settling member may take nodes nobody live holds: new nodes, and those of a dead holder
+    const gone = peer(4)
+    const failover = computePlacement({ flows: [items(1000), items(200, 'g')], members, live: all.filter(p => p !== gone), rosterSize: 10, previous: prev, settling: [back] })
+    const fresh = failover.placements.filter(p => p.flow === 'g')
+    expect(fresh.filter(p => p.peerId === back).length).toBeGreaterThan(5)
+    const orphaned = failover.placements.filter(p => p.flow === 'f' && prev.get(p.key)?.peerId === gone)
+    expect(orphaned.some(p => p.peerId === back)).toBe(true)
+    expect(failover.placements.filter(p => p.flow === 'f' && p.peerId === back).every(p => prev.get(p.key)?.peerId === gone)).toBe(true)
+    // a settled challenger that outscores the holder beyond the stickiness still takes the node,
+    // also where a settling member would have scored higher still
+    const joiner = peer(8)
+    const without8 = computePlacement({ flows: [items(1000)], members, live: all.filter(p => p !== back && p !== joiner), rosterSize: 10 })
+    const prev2 = holders(without8.placements)
+    const both = computePlacement({ flows: [items(1000)], members, live: all, rosterSize: 10, previous: prev2, settling: [back] })
+    const to8 = both.placements.filter(p => p.peerId === joiner)
+    expect(to8.length).toBeGreaterThan(10)
+    expect(both.placements.some(p => p.peerId === back)).toBe(false)
+    const ref = byKey(computePlacement({ flows: [items(1000)], members: members.filter(m => m.peerId !== back), live: all.filter(p => p !== back), rosterSize: 9, previous: prev2 }).placements)
+    for (const p of both.placements) expect(p.peerId).toBe(ref.get(p.key)?.peerId)
+  })
+
   it('weights: a member of weight 3 wins about three times as often', () => {
     const members = [member(0, { weight: 3 }), member(1), member(2)]
     const r = computePlacement({ flows: [items(3000)], members, live: members.map(m => m.peerId), rosterSize: 3 })

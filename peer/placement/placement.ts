@@ -11,6 +11,14 @@ import type {
  */
 export const DEFAULT_STICKINESS = 1
 
+/**
+ * How long a member that started, restarted or resumed from a freeze longer than the dead time is
+ * "settling" (PlacementInput.settling): it takes no node from a live holder that can still run it.
+ * A swarm constant, like the stickiness. 30 s: a node that failed over stays where it went while
+ * the member that lost it proves it stays up; a member that keeps dropping out never gets it back.
+ */
+export const SETTLE_MS = 30_000
+
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const isStr = (v: unknown): v is string => typeof v === 'string'
@@ -37,6 +45,8 @@ interface Members {
   mem: Float64Array
   weight: Float64Array
   live: Uint8Array
+  /** 1 for a member that came back only recently (PlacementInput.settling). */
+  settling: Uint8Array
   hashes: Uint32Array
   remCpu: Float64Array
   remMem: Float64Array
@@ -58,7 +68,7 @@ function memberSortKey (m: PlacementMember): string {
  * Members sorted by peer id into flat arrays. Fields are read defensively (the roster comes from
  * the network) without copying each member: 10 000 members must cost a few milliseconds.
  */
-function prepareMembers (input: PlacementInput, live: ReadonlySet<string>): Members {
+function prepareMembers (input: PlacementInput, live: ReadonlySet<string>, settling: ReadonlySet<string>): Members {
   const list: PlacementMember[] = []
   let ignored = 0
   for (const raw of input.members as readonly unknown[]) {
@@ -85,6 +95,7 @@ function prepareMembers (input: PlacementInput, live: ReadonlySet<string>): Memb
     mem: new Float64Array(n),
     weight: new Float64Array(n),
     live: new Uint8Array(n),
+    settling: new Uint8Array(n),
     hashes: hashStrings(ids),
     remCpu: new Float64Array(n),
     remMem: new Float64Array(n),
@@ -102,6 +113,7 @@ function prepareMembers (input: PlacementInput, live: ReadonlySet<string>): Memb
     ms.mem[i] = finiteOr(r.memory_mb, NaN)
     ms.weight[i] = m.weight === undefined ? 1 : finiteOr(m.weight, NaN)
     ms.live[i] = live.has(m.peerId) ? 1 : 0
+    ms.settling[i] = settling.has(m.peerId) ? 1 : 0
   }
   ms.remCpu.set(ms.cpu)
   ms.remMem.set(ms.mem)
@@ -198,8 +210,11 @@ interface Job {
   holderIdx: number
 }
 
-/** `bestOther`: the best challenger's score when the holder kept the node thanks to stickiness, else `score`. */
-interface Choice { m: number, total: number, score: number, sticky: boolean, bestOther: number }
+/**
+ * `bestOther`: the best challenger's score when the holder kept the node thanks to stickiness, else
+ * `score`. `passedOver`: a settling member that would have taken the node from its holder (-1 if none).
+ */
+interface Choice { m: number, total: number, score: number, sticky: boolean, bestOther: number, passedOver: number }
 
 /**
  * The election of one node: weighted HRW over the eligible members, the current holder's score
@@ -246,10 +261,25 @@ function choose (ms: Members, job: Job, stickiness: number, checkCapacity: boole
   if (holderIdx >= 0 && staticVerdict(ms, holderIdx, job.need) === null && (!checkCapacity || capacityVerdict(ms, holderIdx, job.need) === null)) {
     const holderScore = exact(holderIdx)
     const holderTotal = holderScore * (1 + stickiness)
-    if (best === holderIdx) return { m: holderIdx, total: holderTotal, score: holderScore, sticky: true, bestOther: holderScore }
-    if (holderTotal >= bestScore) return { m: holderIdx, total: holderTotal, score: holderScore, sticky: true, bestOther: bestScore }
+    if (best === holderIdx) return { m: holderIdx, total: holderTotal, score: holderScore, sticky: true, bestOther: holderScore, passedOver: -1 }
+    if (holderTotal >= bestScore) return { m: holderIdx, total: holderTotal, score: holderScore, sticky: true, bestOther: bestScore, passedOver: -1 }
+    if (ms.settling[best] === 1) {
+      // A member that came back only recently does not take a node from a holder that can still
+      // run it: the best challenger among the settled members competes instead (rare; slow path).
+      let other = -1
+      let otherScore = -Infinity
+      for (let i = 0; i < len; i++) {
+        const m = el[i] as number
+        if (m === holderIdx || ms.settling[m] === 1) continue
+        if (checkCapacity && ((remCpu[m] as number) < needCpu || (remMem[m] as number) < needMem)) continue
+        const v = exact(m)
+        if (v > otherScore) { other = m; otherScore = v }
+      }
+      if (other < 0 || holderTotal >= otherScore) return { m: holderIdx, total: holderTotal, score: holderScore, sticky: true, bestOther: other < 0 ? holderScore : otherScore, passedOver: best }
+      return { m: other, total: otherScore, score: otherScore, sticky: false, bestOther: otherScore, passedOver: best }
+    }
   }
-  return { m: best, total: bestScore, score: bestScore, sticky: false, bestOther: bestScore }
+  return { m: best, total: bestScore, score: bestScore, sticky: false, bestOther: bestScore, passedOver: -1 }
 }
 
 const fmt = (x: number): string => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3)) : String(x))
@@ -306,7 +336,9 @@ export function computePlacement (input: PlacementInput, options: PlacementOptio
   const stickiness = typeof input.stickiness === 'number' && input.stickiness >= 0 ? input.stickiness : DEFAULT_STICKINESS
   const live = new Set<string>()
   for (const p of input.live) if (isStr(p)) live.add(p)
-  const ms = prepareMembers(input, live)
+  const settling = new Set<string>()
+  if (input.settling !== undefined) for (const p of input.settling) if (isStr(p)) settling.add(p)
+  const ms = prepareMembers(input, live, settling)
   let visible = 0
   for (let m = 0; m < ms.n; m++) visible += ms.live[m] as number
   const rosterSize = Number.isFinite(input.rosterSize) && input.rosterSize > 0 ? Math.floor(input.rosterSize) : ms.n
@@ -358,10 +390,11 @@ export function computePlacement (input: PlacementInput, options: PlacementOptio
   const describeChoice = (job: Job, c: Choice): string => {
     const name = ms.names[c.m] as string
     const n = (job.group as Group).eligible.length
+    const settlingNote = c.passedOver >= 0 ? `; ${ms.names[c.passedOver] as string} scores higher but came back only recently (settling)` : ''
     if (c.sticky) {
-      return c.score >= c.bestOther
+      return (c.score >= c.bestOther
         ? `kept by current holder ${name}: highest score ${fmt(c.score)} among ${n} eligible`
-        : `kept by current holder ${name}: score ${fmt(c.score)} + stickiness ${fmt(c.total - c.score)} ≥ best other ${fmt(c.bestOther)}`
+        : `kept by current holder ${name}: score ${fmt(c.score)} + stickiness ${fmt(c.total - c.score)} ≥ best other ${fmt(c.bestOther)}`) + settlingNote
     }
     let why = `highest score ${fmt(c.score)} among ${n} eligible`
     const prev = job.holder
@@ -370,7 +403,7 @@ export function computePlacement (input: PlacementInput, options: PlacementOptio
       const verdict = hi < 0 ? 'no longer a member' : staticVerdict(ms, hi, job.need) ?? capacityVerdict(ms, hi, job.need) ?? 'outscored despite stickiness'
       why += `; moved from ${hi >= 0 ? ms.names[hi] as string : prev.peerId} (${verdict})`
     }
-    return why
+    return why + settlingNote
   }
   const decide = (i: number, choice: Choice | null): void => {
     const job = jobs[i] as Job
