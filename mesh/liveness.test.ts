@@ -27,7 +27,7 @@ function link (x: Liveness, xId: string, y: Liveness, yId: string): void {
 }
 
 describe('liveness: uptime reports', () => {
-  it('relays each member\'s uptime; a stall longer than the dead time restarts it; a peer that reports none has none', async () => {
+  it('relays each member\'s uptime; a stall longer than the dead time restarts it; a member that died and came back starts from zero; a peer that reports none counts from when it was seen', async () => {
     const clocks = { a: { offset: 0 }, b: { offset: 0 }, c: { offset: 0 } }
     const a = node('a', clocks.a)
     const b = node('b', clocks.b)
@@ -49,14 +49,32 @@ describe('liveness: uptime reports', () => {
     // the others did not stall
     expect(a.upFor('b') as number).toBeGreaterThanOrEqual(400)
 
-    // a peer that sends heartbeats without uptimes (an older version) is alive with no uptime
+    // a member that dies is up for nothing; when it comes back its old uptime does not count,
+    // not even in the moment before its first report
+    await new Promise(resolve => setTimeout(resolve, 300))
+    expect(a.upFor('c') as number).toBeGreaterThanOrEqual(300)
+    b.connectionLost('c')
+    c.connectionLost('b')
+    await until('a learns c is gone', () => a.state('c') === 'dead')
+    expect(a.upFor('c')).toBeUndefined()
+    const seen: string[] = []
+    stops.push(a.onUptime(p => { seen.push(p) }))
+    link(a, 'a', c, 'c')
+    expect(a.state('c')).toBe('alive')
+    expect(a.upFor('c') as number).toBeLessThan(50)
+    await until('c reports its uptime to a', () => seen.filter(p => p === 'c').length >= 2)
+    expect(Math.abs((a.upFor('c') as number) - (c.upFor('c') as number))).toBeLessThan(100)
+
+    // a peer that sends heartbeats without uptimes (an older version) counts as up since we saw it
     const [toD, fromA] = memoryChannelPair('a', 'd', HEARTBEAT_PROTOCOL)
+    const attachedAt = Date.now()
     a.attach(toD)
     const timer = setInterval(() => { void fromA.send(pack({ s: 1, h: [], g: [] })) }, 20)
     stops.push(() => clearInterval(timer))
     await until('a hears d', () => a.state('d') === 'alive')
     await new Promise(resolve => setTimeout(resolve, 100))
-    expect(a.upFor('d')).toBeUndefined()
+    expect(a.upFor('d') as number).toBeLessThanOrEqual(Date.now() - attachedAt)
+    expect(a.upFor('d') as number).toBeGreaterThanOrEqual(80)
     expect(a.counters.badFrames).toBe(0)
   })
 })

@@ -47,6 +47,8 @@ export interface Liveness {
    * peer too old to report it).
    */
   upFor(peer: PeerIdString): number | undefined
+  /** A member's uptime became known, or it came up again (its `upFor` jumped down). */
+  onUptime(cb: (peer: PeerIdString) => void): () => void
   onChange(cb: (peer: PeerIdString, state: MemberState, prev: MemberState) => void): () => void
   readonly counters: { heartbeatsIn: number, heartbeatsOut: number, badFrames: number }
 }
@@ -58,8 +60,12 @@ interface Entry {
   state: MemberState
   /** When a heartbeat last arrived from it directly (or its link was attached). */
   heardAt: number | undefined
-  /** When it says it came up (started, or resumed from a long stall), on our clock. */
+  /**
+   * When it came up (started, or resumed from a long stall), on our clock. Cleared when it dies;
+   * when it comes back, the time we saw it come back until it reports its own (`upReported`).
+   */
   upSince: number | undefined
+  upReported: boolean
 }
 
 /**
@@ -98,6 +104,12 @@ export function createLiveness (config: LivenessConfig, deps: { logger: Logger, 
   const roster = new Set<PeerIdString>()
   const links = new Map<PeerIdString, { channel: FramedChannel, sending: boolean }>()
   const cbs = new Set<(peer: PeerIdString, state: MemberState, prev: MemberState) => void>()
+  const uptimeCbs = new Set<(peer: PeerIdString) => void>()
+  const uptimeChanged = (peer: PeerIdString): void => {
+    for (const cb of uptimeCbs) {
+      try { cb(peer) } catch (err) { log.error({ err }, 'uptime listener threw') }
+    }
+  }
   const counters = { heartbeatsIn: 0, heartbeatsOut: 0, badFrames: 0 }
   let timer: NodeJS.Timeout | undefined
   let seq = 0
@@ -107,7 +119,7 @@ export function createLiveness (config: LivenessConfig, deps: { logger: Logger, 
 
   const entry = (peer: PeerIdString): Entry => {
     let e = entries.get(peer)
-    if (!e) { e = { lastSeen: undefined, goneAt: undefined, state: 'dead', heardAt: undefined, upSince: undefined }; entries.set(peer, e) }
+    if (!e) { e = { lastSeen: undefined, goneAt: undefined, state: 'dead', heardAt: undefined, upSince: undefined, upReported: false }; entries.set(peer, e) }
     return e
   }
 
@@ -141,6 +153,9 @@ export function createLiveness (config: LivenessConfig, deps: { logger: Logger, 
       if (next !== e.state) {
         const prev = e.state
         e.state = next
+        // A member that died and comes back counts as just up until it says otherwise: its old
+        // uptime must not make it look settled in the moment before its first report arrives.
+        if (next === 'dead') { e.upSince = undefined; e.upReported = false } else if (prev === 'dead' && e.upSince === undefined) { e.upSince = t; uptimeChanged(peer) }
         log.info({ peer, state: next, prev }, 'member liveness changed')
         for (const cb of cbs) {
           try { cb(peer, next, prev) } catch (err) { log.error({ err }, 'liveness listener threw') }
@@ -195,10 +210,20 @@ export function createLiveness (config: LivenessConfig, deps: { logger: Logger, 
         for (const [p, upFor] of msg.u ?? []) {
           if (p === deps.selfId || !tracked(p)) continue
           const e = entry(p)
+          // What a relay says of a member we hold dead may predate its death (a stale uptime would
+          // make it look settled when it comes back); its own report, or a relay's once it is alive
+          // again, will do.
+          if (p !== peer && e.state === 'dead') continue
           const at = t - upFor
-          // A member's own report is exact (up to transit time). A relayed one only counts when it
-          // says the member came up again later than we knew (a restart the relay heard first).
-          if (p === peer || e.upSince === undefined || at > e.upSince + deadAfter) e.upSince = at
+          // A member's own report is exact (up to transit time). A relayed one counts while we only
+          // have our own guess, or when it says the member came up again later than we knew (a
+          // restart the relay heard first).
+          if (p === peer || !e.upReported || e.upSince === undefined || at > e.upSince + deadAfter) {
+            const jumped = e.upSince === undefined || !e.upReported || Math.abs(at - e.upSince) > deadAfter
+            e.upSince = at
+            e.upReported = true
+            if (jumped) uptimeChanged(p)
+          }
         }
       }
     } catch (err) {
@@ -260,5 +285,6 @@ export function createLiveness (config: LivenessConfig, deps: { logger: Logger, 
       return [...entries].map(([peerId, e]) => ({ peerId, state: e.state, lastSeen: e.lastSeen, direct: links.has(peerId) }))
     },
     onChange (cb) { cbs.add(cb); return () => cbs.delete(cb) },
+    onUptime (cb) { uptimeCbs.add(cb); return () => { uptimeCbs.delete(cb) } },
   }
 }

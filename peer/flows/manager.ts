@@ -139,11 +139,19 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
    * Members up for less than SETTLE_MS, as each reports itself in its heartbeats (this peer
    * included): they take no node from a live holder (PlacementInput.settling). Sorted.
    */
+  let settleTimer: NodeJS.Timeout | undefined
   const settlingMembers = (ms: Array<{ peerId: string }>): string[] => {
     const out: string[] = []
+    let nextEnd = Infinity
     for (const m of ms) {
       const up = runtime.liveness.upFor(m.peerId)
-      if (up !== undefined && up < SETTLE_MS) out.push(m.peerId)
+      if (up !== undefined && up < SETTLE_MS) { out.push(m.peerId); nextEnd = Math.min(nextEnd, SETTLE_MS - up) }
+    }
+    // The set changes when a member's settling ends, with no event: reconcile then.
+    if (started && Number.isFinite(nextEnd)) {
+      clearTimeout(settleTimer)
+      settleTimer = setTimeout(() => { settleTimer = undefined; schedule() }, nextEnd + 20)
+      settleTimer.unref()
     }
     return out.sort()
   }
@@ -615,6 +623,8 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
         if (['dataflows', 'claims', 'members', 'revocations'].some(s => evt.sections.has(s as never))) schedule()
       }))
       unsubs.push(runtime.liveness.onChange(() => schedule()))
+      // a member's uptime decides whether it is settling (placement SETTLE_MS)
+      unsubs.push(runtime.liveness.onUptime(() => schedule()))
       unsubs.push(runtime.onAdmitted(() => schedule()))
       // The safety-net tick; every change that matters (document, liveness, admissions, instance
       // exits, file arrivals) schedules a reconcile on its own.
@@ -627,7 +637,7 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
         lastBeat = now
       }, 100)
       watchdog.unref()
-      unsubs.push(() => { clearInterval(tick); clearInterval(watchdog) })
+      unsubs.push(() => { clearInterval(tick); clearInterval(watchdog); clearTimeout(settleTimer) })
       if (config.demo) await deployDemo()
       schedule()
     },

@@ -214,7 +214,7 @@ interface Job {
  * `bestOther`: the best challenger's score when the holder kept the node thanks to stickiness, else
  * `score`. `passedOver`: a settling member that would have taken the node from its holder (-1 if none).
  */
-interface Choice { m: number, total: number, score: number, sticky: boolean, bestOther: number, passedOver: number }
+interface Choice { m: number, total: number, score: number, sticky: boolean, bestOther: number, passedOver: number, passedScore: number }
 
 /**
  * The election of one node: weighted HRW over the eligible members, the current holder's score
@@ -261,8 +261,8 @@ function choose (ms: Members, job: Job, stickiness: number, checkCapacity: boole
   if (holderIdx >= 0 && staticVerdict(ms, holderIdx, job.need) === null && (!checkCapacity || capacityVerdict(ms, holderIdx, job.need) === null)) {
     const holderScore = exact(holderIdx)
     const holderTotal = holderScore * (1 + stickiness)
-    if (best === holderIdx) return { m: holderIdx, total: holderTotal, score: holderScore, sticky: true, bestOther: holderScore, passedOver: -1 }
-    if (holderTotal >= bestScore) return { m: holderIdx, total: holderTotal, score: holderScore, sticky: true, bestOther: bestScore, passedOver: -1 }
+    if (best === holderIdx) return { m: holderIdx, total: holderTotal, score: holderScore, sticky: true, bestOther: holderScore, passedOver: -1, passedScore: 0 }
+    if (holderTotal >= bestScore) return { m: holderIdx, total: holderTotal, score: holderScore, sticky: true, bestOther: bestScore, passedOver: -1, passedScore: 0 }
     if (ms.settling[best] === 1) {
       // A member that came back only recently does not take a node from a holder that can still
       // run it: the best challenger among the settled members competes instead (rare; slow path).
@@ -275,11 +275,11 @@ function choose (ms: Members, job: Job, stickiness: number, checkCapacity: boole
         const v = exact(m)
         if (v > otherScore) { other = m; otherScore = v }
       }
-      if (other < 0 || holderTotal >= otherScore) return { m: holderIdx, total: holderTotal, score: holderScore, sticky: true, bestOther: other < 0 ? holderScore : otherScore, passedOver: best }
-      return { m: other, total: otherScore, score: otherScore, sticky: false, bestOther: otherScore, passedOver: best }
+      if (other < 0 || holderTotal >= otherScore) return { m: holderIdx, total: holderTotal, score: holderScore, sticky: true, bestOther: other < 0 ? holderScore : otherScore, passedOver: best, passedScore: bestScore }
+      return { m: other, total: otherScore, score: otherScore, sticky: false, bestOther: otherScore, passedOver: best, passedScore: bestScore }
     }
   }
-  return { m: best, total: bestScore, score: bestScore, sticky: false, bestOther: bestScore, passedOver: -1 }
+  return { m: best, total: bestScore, score: bestScore, sticky: false, bestOther: bestScore, passedOver: -1, passedScore: 0 }
 }
 
 const fmt = (x: number): string => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3)) : String(x))
@@ -390,7 +390,11 @@ export function computePlacement (input: PlacementInput, options: PlacementOptio
   const describeChoice = (job: Job, c: Choice): string => {
     const name = ms.names[c.m] as string
     const n = (job.group as Group).eligible.length
-    const settlingNote = c.passedOver >= 0 ? `; ${ms.names[c.passedOver] as string} scores higher but came back only recently (settling)` : ''
+    const settlingNote = c.passedOver >= 0 ? `; ${ms.names[c.passedOver] as string} scores higher (${fmt(c.passedScore)}) but came back only recently (settling)` : ''
+    if (c.sticky && c.passedOver >= 0) {
+      return `kept by current holder ${name}: score ${fmt(c.score)} + stickiness ${fmt(c.total - c.score)}` +
+        (c.bestOther > c.score ? ` ≥ best settled other ${fmt(c.bestOther)}` : '') + settlingNote
+    }
     if (c.sticky) {
       return (c.score >= c.bestOther
         ? `kept by current holder ${name}: highest score ${fmt(c.score)} among ${n} eligible`
