@@ -55,7 +55,8 @@ describe('admissions', () => {
     const root = createSwarmRoot()
     const admin = await member(root, 'admin')
     const other = await member(root, 'other')
-    const admissions = createAdmissions({ doc: admin.doc, checkRedemption: admin.trust.checkRedemption, logger: silentLogger() })
+    const cutOff: string[] = []
+    const admissions = createAdmissions({ doc: admin.doc, checkRedemption: admin.trust.checkRedemption, logger: silentLogger(), onInviteConflict: peer => { cutOff.push(peer) } })
     const admit = (d: { identity: Identity, hello: Hello }): void => {
       admissions.admit(d.identity.peerId, d.hello, admin.trust.verifyMember(d.identity.peerId, d.hello.cert))
     }
@@ -97,6 +98,10 @@ describe('admissions', () => {
     // The redemption that reached the document first stays the one on record.
     expect(byInvite.get(invite2Id)).toBe(elsewhereKey)
     expect(admin.doc.getRedemptions().filter(r => r.inviteId === invite2Id)).toHaveLength(1)
+    // …and the key admitted here on that invite before the sync is not a member: it is cut off
+    expect(admin.doc.getMember(here.identity.peerId)).toBeUndefined()
+    expect(cutOff).toEqual([here.identity.peerId])
+    expect(admissions.counters.inviteConflicts).toBe(1)
     expect(admin.doc.getMember(first.identity.peerId)?.name).toBe('first')
     // From the document now.
     expect(() => { admit(second) }).toThrow(InviteAlreadyUsedError)

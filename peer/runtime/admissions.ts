@@ -21,6 +21,8 @@ export interface Admissions {
   admit(peer: PeerIdString, hello: Hello, member: ReturnType<Trust['verifyMember']>): void
   /** Redemptions accepted here and not yet in the document. */
   pendingRedemptions(): number
+  /** Keys admitted here before the first sync whose invite turned out to be another key's. */
+  readonly counters: { inviteConflicts: number }
   /** Stops writing: admissions still waiting for the first sync are dropped. */
   close(): void
 }
@@ -29,19 +31,39 @@ export function createAdmissions (deps: {
   doc: SwarmDocument
   checkRedemption: Trust['checkRedemption']
   logger: Logger
+  /**
+   * A key admitted before the first sync on an invite the synced document says another key
+   * redeemed first: it is not written as a member, and the caller cuts it off (its next
+   * handshake is refused from the document).
+   */
+  onInviteConflict?: (peer: PeerIdString) => void
 }): Admissions {
   const { doc, logger: log } = deps
   const pending = new Map<string, RedemptionRecord>()
+  /** One write per peer waits for the first sync: the latest hello counts. */
+  const waiting = new Map<PeerIdString, { hello: Hello, member: ReturnType<Trust['verifyMember']> }>()
+  const counters = { inviteConflicts: 0 }
   let closed = false
 
-  const write = (peer: PeerIdString, hello: Hello, member: ReturnType<Trust['verifyMember']>): void => {
-    if (closed) return
+  const write = (peer: PeerIdString): void => {
+    const w = waiting.get(peer)
+    waiting.delete(peer)
+    if (closed || w === undefined) return
+    const { hello, member } = w
     const inviteId = member.inviteId
     if (inviteId !== undefined) {
       const held = pending.get(inviteId)
-      // Whoever reached the document first (here or on another peer) is the redemption on record.
-      if (held !== undefined && !doc.getRedemptions().some(r => r.inviteId === inviteId)) doc.recordRedemption(inviteId, held.memberPublicKey)
       pending.delete(inviteId)
+      // Whoever reached the document first (here or on another peer) is the redemption on record.
+      const onRecord = doc.getRedemptions().find(r => r.inviteId === inviteId)
+      if (onRecord === undefined) {
+        if (held !== undefined) doc.recordRedemption(inviteId, held.memberPublicKey)
+      } else if (onRecord.memberPublicKey !== member.publicKeyHex) {
+        counters.inviteConflicts++
+        log.warn({ peer, inviteId, redeemedBy: onRecord.memberPublicKey.slice(0, 16) }, 'admitted before the first sync on an invite another key redeemed first; cutting it off')
+        deps.onInviteConflict?.(peer)
+        return
+      }
     }
     if (!doc.getMember(peer)) {
       doc.upsertMember({
@@ -60,11 +82,15 @@ export function createAdmissions (deps: {
         deps.checkRedemption(hello.cert, prior)
         if (prior === undefined) pending.set(inviteId, { inviteId, memberPublicKey: member.publicKeyHex, at: Date.now() })
       }
+      const already = waiting.has(peer)
+      waiting.set(peer, { hello, member })
+      if (already) return
       void doc.whenSynced()
-        .then(() => { write(peer, hello, member) })
+        .then(() => { write(peer) })
         .catch((err: unknown) => log.warn({ err, peer }, 'could not record an admitted member in the document'))
     },
     pendingRedemptions: () => pending.size,
+    counters,
     close () { closed = true },
   }
 }

@@ -124,7 +124,20 @@ export async function createPeerRuntime (opts: PeerRuntimeOptions): Promise<Peer
     version: SOFTWARE_VERSION,
   })
 
-  const admissions = createAdmissions({ doc, checkRedemption: trust.checkRedemption.bind(trust), logger: log.child({ component: 'admission' }) })
+  const admissions = createAdmissions({
+    doc,
+    checkRedemption: trust.checkRedemption.bind(trust),
+    logger: log.child({ component: 'admission' }),
+    onInviteConflict (peer) {
+      // Admitted before our first sync on an invite another key redeemed first: out, as if
+      // refused (its next handshake is refused from the document).
+      refusedUntil.set(peer, Date.now() + 30_000)
+      membership.forget(peer)
+      doc.detachPeer(peer)
+      liveness.connectionLost(peer)
+      void host.hangUp(peer)
+    },
+  })
 
   const membership = createMembership({ timeoutMs: 5000 }, {
     logger: log.child({ component: 'admission' }),
@@ -336,7 +349,7 @@ export async function createPeerRuntime (opts: PeerRuntimeOptions): Promise<Peer
   const metricSources: Record<string, () => unknown> = {
     doc: () => doc.counters(),
     liveness: () => liveness.counters,
-    admission: () => membership.counters,
+    admission: () => ({ ...membership.counters, ...admissions.counters }),
   }
   // Every guarded drop in the peer is counted somewhere; this gathers the counters in one place.
   routes['GET /metrics'] = async () => Object.fromEntries(Object.entries(metricSources).map(([k, f]) => [k, f()]))
