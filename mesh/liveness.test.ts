@@ -3,7 +3,7 @@
  * a member whose timer stood still for longer than the dead time reports itself as up again.
  * Three real liveness instances on in-memory channels (line a – b – c), real timers, short periods.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { pack } from 'msgpackr'
 import { silentLogger } from '../common/log.ts'
 import { memoryChannelPair, until } from '../crdt-state/testing.ts'
@@ -76,5 +76,35 @@ describe('liveness: uptime reports', () => {
     expect(a.upFor('d') as number).toBeLessThanOrEqual(Date.now() - attachedAt)
     expect(a.upFor('d') as number).toBeGreaterThanOrEqual(80)
     expect(a.counters.badFrames).toBe(0)
+  })
+
+  it('runs on a monotonic clock: a wall-clock step (NTP, GPS) kills nobody and is no stall of our own', async () => {
+    // Date.now is replaced before the instances exist, so a clock read through it, however it was
+    // captured, sees the step
+    const realNow = Date.now.bind(Date)
+    const wall = { offset: 0 }
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + wall.offset)
+    stops.push(() => clock.mockRestore())
+    const deaths: string[] = []
+    const make = (id: string): Liveness => {
+      const l = createLiveness({ intervalMs: 20, suspectAfterMs: 60, deadAfterMs: 120 }, { logger: silentLogger(), selfId: id })
+      l.setRoster(['a', 'b'])
+      l.start()
+      stops.push(() => l.stop())
+      stops.push(l.onChange((peer, state) => { if (state !== 'alive') deaths.push(`${id} saw ${peer} ${state}`) }))
+      return l
+    }
+    const a = make('a')
+    const b = make('b')
+    link(a, 'a', b, 'b')
+    await until('a sees b', () => a.state('b') === 'alive')
+    await new Promise(resolve => setTimeout(resolve, 200))
+    wall.offset = 10_000
+    await new Promise(resolve => setTimeout(resolve, 300))
+    expect(deaths).toEqual([])
+    expect(a.upFor('a') as number).toBeGreaterThanOrEqual(450)
+    expect(a.upFor('b') as number).toBeGreaterThanOrEqual(400)
+    // what leaves as wall time follows the (stepped) wall clock
+    expect(a.list()[0]?.lastSeen as number).toBeGreaterThan(realNow() + 9_000)
   })
 })

@@ -93,12 +93,19 @@ function isHeartbeat (x: unknown): x is Heartbeat {
  * dead at once); silence moves a peer to suspect, then dead (a frozen peer). Heartbeats are never
  * CRDT changes.
  */
+/** Milliseconds on a clock that never steps (CLOCK_MONOTONIC), offset to read like epoch ms at start. */
+const monotonicNow = (): number => performance.timeOrigin + performance.now()
+
 export function createLiveness (config: LivenessConfig, deps: { logger: Logger, selfId: PeerIdString, now?: () => number }): Liveness {
   const interval = config.intervalMs ?? 250
   const suspectAfter = config.suspectAfterMs ?? 750
   const deadAfter = config.deadAfterMs ?? 1500
   const goneGossip = config.goneGossipMs ?? 10_000
-  const now = deps.now ?? Date.now
+  // A monotonic clock: a robot often boots with a wrong wall clock and has it stepped later (NTP,
+  // GPS). On Date.now a step forward aged every member past the dead time at once (all dead, every
+  // node re-placed here) and a step back kept dead members alive; it also looked like our own stall.
+  // Only durations leave this module (heartbeat ages, uptimes); list() converts lastSeen to wall time.
+  const now = deps.now ?? monotonicNow
   const log = deps.logger
   const entries = new Map<PeerIdString, Entry>()
   const roster = new Set<PeerIdString>()
@@ -282,7 +289,8 @@ export function createLiveness (config: LivenessConfig, deps: { logger: Logger, 
       return Math.max(0, now() - e.upSince)
     },
     list () {
-      return [...entries].map(([peerId, e]) => ({ peerId, state: e.state, lastSeen: e.lastSeen, direct: links.has(peerId) }))
+      const toWall = Date.now() - now()
+      return [...entries].map(([peerId, e]) => ({ peerId, state: e.state, lastSeen: e.lastSeen === undefined ? undefined : e.lastSeen + toWall, direct: links.has(peerId) }))
     },
     onChange (cb) { cbs.add(cb); return () => cbs.delete(cb) },
     onUptime (cb) { uptimeCbs.add(cb); return () => { uptimeCbs.delete(cb) } },

@@ -79,7 +79,8 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
   // verdicts based on silence that was its own; acting on them would take over every node.
   const stallMs = 1000
   const settleMs = Math.max(1000, 4 * cfg.heartbeatMs)
-  let lastBeat = Date.now()
+  /** performance.now() of the last watchdog tick: a monotonic clock, so a wall-clock step is no stall. */
+  let lastBeat = performance.now()
   let settleUntil = 0
   // Warm-up: a peer that (re)starts holds its document from disk, possibly stale, and sees nobody
   // alive yet; placing nodes then would start duplicates of what others took over meanwhile. It
@@ -260,7 +261,7 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
     if (!started) return
     if (busy) { again = true; return }
     const now = Date.now()
-    if (now - lastBeat > stallMs) noteStall(now)
+    if (performance.now() - lastBeat > stallMs) noteStall(now)
     if (now < settleUntil) { if (!timer) { timer = setTimeout(() => { timer = undefined; void reconcile() }, settleUntil - now) } return }
     if (!warm && !warmedUp(now)) { schedule(100); return }
     busy = true
@@ -341,8 +342,9 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
 
   const noteStall = (now: number): void => {
     counters.stalls++
-    const stalledMs = now - lastBeat
-    lastBeat = now
+    const mono = performance.now()
+    const stalledMs = Math.round(mono - lastBeat)
+    lastBeat = mono
     if (stalledMs >= cfg.deadMs) {
       // Silent for the dead time: the others have declared this peer dead and re-placed its nodes,
       // and what it sees now (everyone dead, or alive on stale evidence) is its own silence. It
@@ -630,11 +632,11 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
       // exits, file arrivals) schedules a reconcile on its own.
       const tick = setInterval(() => schedule(), 2000)
       tick.unref()
-      lastBeat = Date.now()
+      lastBeat = performance.now()
       const watchdog = setInterval(() => {
         const now = Date.now()
-        if (now - lastBeat > stallMs) noteStall(now)
-        lastBeat = now
+        if (performance.now() - lastBeat > stallMs) noteStall(now)
+        lastBeat = performance.now()
       }, 100)
       watchdog.unref()
       unsubs.push(() => { clearInterval(tick); clearInterval(watchdog); clearTimeout(settleTimer) })
