@@ -75,14 +75,14 @@ export function encodeTable (table: Table): Uint8Array {
 /**
  * The Arrow IPC stream `send()` puts on the wire for `data`: the same stream as
  * `encodeTable(toTable(outputId, data))`, written directly when it is one column of numbers
- * without nulls (ipc-fast.ts).
+ * without nulls (ipc-fast.ts), into `scratch` when given (see encodeColumn).
  */
-export function encodeData (outputId: string, data: SendData): Uint8Array {
+export function encodeData (outputId: string, data: SendData, scratch?: { buf: Uint8Array }): Uint8Array {
   const col = fastColumn(Array.isArray(data) && data.every(x => typeof x === 'number') ? Float64Array.from(data)
     : data instanceof ArrayBuffer ? new Uint8Array(data)
       : data instanceof DataView ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
         : data)
-  if (col !== undefined) return encodeColumn(DATA_COLUMN, col)
+  if (col !== undefined) return encodeColumn(DATA_COLUMN, col, scratch)
   return encodeTable(toTable(outputId, data))
 }
 

@@ -42,6 +42,24 @@ describe('ipc-fast', () => {
     }
   })
 
+  it('writes the same bytes into a reused scratch buffer as into a fresh one (padding zeroed, grown when short)', () => {
+    const scratch = { buf: new Uint8Array(64).fill(0xAB) }
+    for (const n of [5, 1, 13, 3, 1000, 7]) {
+      const values = Uint8Array.from({ length: n }, (_, i) => (i * 7 + n) & 0xFF)
+      const col = fastColumn(values)
+      if (col === undefined) throw new Error('not fast')
+      const fresh = encodeColumn('data', col)
+      const reused = encodeColumn('data', col, scratch)
+      expect(reused.buffer).toBe(scratch.buf.buffer)
+      expect(Buffer.compare(Buffer.from(reused), Buffer.from(fresh))).toBe(0)
+      scratch.buf.fill(0xCD)
+    }
+    // beyond 16 MiB a stream gets its own buffer
+    const big = fastColumn(new Uint8Array(16 * 1024 * 1024 + 1))
+    if (big === undefined) throw new Error('not fast')
+    expect(encodeColumn('data', big, scratch).buffer).not.toBe(scratch.buf.buffer)
+  })
+
   it("reads apache-arrow's own streams, and its own, to the same vector", () => {
     for (const make of ARRAYS) {
       for (const n of LENGTHS) {

@@ -129,13 +129,28 @@ function setI64 (dv: DataView, at: number, v: number): void {
   dv.setUint32(at + 4, Math.floor(v / 0x100000000), true)
 }
 
-/** One Arrow IPC stream of a table with one column `column` holding `values` (no nulls). */
-export function encodeColumn (column: string, { type, values, nullable }: FastColumn): Uint8Array {
+/** Largest stream written into a caller's scratch buffer; larger ones get their own. */
+const MAX_SCRATCH_BYTES = 16 * 1024 * 1024
+
+/**
+ * One Arrow IPC stream of a table with one column `column` holding `values` (no nulls).
+ * With `scratch`, the stream is written into `scratch.buf` (grown when too small) and the result
+ * is a view of it, valid until the next call with the same scratch: for a caller that hands the
+ * bytes on and is done with them before it encodes again.
+ */
+export function encodeColumn (column: string, { type, values, nullable }: FastColumn, scratch?: { buf: Uint8Array }): Uint8Array {
   const schema = schemaMessage(column, type, nullable)
   const bytes = values.byteLength
   const length = values.length
   const body = pad8(bytes)
-  const out = new Uint8Array(schema.byteLength + RB_HEADER_LEN + body + EOS.byteLength)
+  const size = schema.byteLength + RB_HEADER_LEN + body + EOS.byteLength
+  let out: Uint8Array
+  if (scratch !== undefined && size <= MAX_SCRATCH_BYTES) {
+    if (scratch.buf.byteLength < size) scratch.buf = new Uint8Array(size)
+    out = scratch.buf.subarray(0, size)
+  } else {
+    out = new Uint8Array(size)
+  }
   out.set(schema, 0)
   const at = schema.byteLength
   out.set(RB_TEMPLATE, at)
@@ -145,6 +160,8 @@ export function encodeColumn (column: string, { type, values, nullable }: FastCo
   setI64(dv, AT_NODE_LENGTH, length)
   setI64(dv, AT_VALUES_LENGTH, bytes)
   out.set(new Uint8Array(values.buffer, values.byteOffset, bytes), at + RB_HEADER_LEN)
+  // the body's padding: zeros, as in a fresh buffer (a reused one holds the previous stream there)
+  out.fill(0, at + RB_HEADER_LEN + bytes, at + RB_HEADER_LEN + body)
   out.set(EOS, at + RB_HEADER_LEN + body)
   return out
 }

@@ -75,6 +75,23 @@ describe('node SDK on the real router', () => {
     await expect(cam.send('nope', [1])).rejects.toBeInstanceOf(UnknownOutputError)
   })
 
+  it('sends that are not awaited each carry their own bytes (the send buffer is reused)', async () => {
+    swarmSeq++
+    await using det = await open(cfg({ nodeId: 'det', peer: 'peerB', inputs: [fromNode('image', 'cam', 'img', { queueSize: 20 })] }))
+    await using cam = await open(cfg({ nodeId: 'cam', outputs: ['img'] }))
+    const it = det[Symbol.asyncIterator]()
+    // three frames of different sizes and contents in one turn: a later encode overwrites the
+    // buffer an earlier one used, so each must have been copied out by the time send() returned
+    const frames = [new Uint8Array(300_000).fill(1), new Uint8Array(100_003).fill(2), new Uint8Array(921_600).fill(3)]
+    frames[0]?.set([9, 9, 9], 150_000)
+    await Promise.all(frames.map(f => cam.send('img', f)))
+    for (const f of frames) {
+      const got = (inputOf(await next(it)).value as Vector).toArray() as Uint8Array
+      expect(got.byteLength).toBe(f.byteLength)
+      expect(Buffer.compare(Buffer.from(got.buffer, got.byteOffset, got.byteLength), Buffer.from(f))).toBe(0)
+    }
+  })
+
   it('drops samples from a producer with a lower epoch than already seen (fencing)', async () => {
     swarmSeq++
     await using det = await open(cfg({ nodeId: 'det', inputs: [fromNode('image', 'cam', 'img')] }))

@@ -105,6 +105,8 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
   /** Peers holding a live instance of each upstream node (liveliness tokens). */
   private readonly upstream = new Map<string, Set<string>>()
   private readonly seqs = new Map<string, number>()
+  /** The Arrow IPC stream of the send in progress (see send()). */
+  private readonly sendScratch = { buf: new Uint8Array(0) }
   /** Highest producer epoch seen per source key (fencing of stale producers). */
   private readonly fence = new Map<string, number>()
   private readonly warned = new Set<string>()
@@ -365,7 +367,10 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
     if (this.isClosed) throw new NodeClosedError(`send() to ${JSON.stringify(outputId)}`)
     if (!this.publishers.has(outputId)) throw new UnknownOutputError(outputId, this.config.outputs)
     if (!validParameters(parameters)) throw new InvalidParametersError(outputId)
-    await this.publish(outputId, encodeData(outputId, data), parameters)
+    // Encoded into one buffer reused for every send: publish() hands it to zenoh-ts's put(),
+    // which copies it into the outgoing frame before it first yields (node.test.ts sends without
+    // awaiting to hold it to that). A VGA frame is then allocated once per send instead of twice.
+    await this.publish(outputId, encodeData(outputId, data, this.sendScratch), parameters)
   }
 
   /** Publishes bytes that already are one Arrow IPC stream (checked, not re-encoded). For bridges. */
