@@ -82,6 +82,7 @@ export async function createPeerRuntime (opts: PeerRuntimeOptions): Promise<Peer
   const routes: Record<string, ControlHandler> = { ...opts.routes }
   /** Temporarily refused peers (failed admission): peer → until (ms). */
   const refusedUntil = new Map<PeerIdString, number>()
+  const REFUSE_MS = 30_000
   const admittedCbs = new Set<(peer: PeerIdString) => void>()
   const statusExtras: Array<() => Record<string, unknown>> = []
 
@@ -131,11 +132,8 @@ export async function createPeerRuntime (opts: PeerRuntimeOptions): Promise<Peer
     onInviteConflict (peer) {
       // Admitted before our first sync on an invite another key redeemed first: out, as if
       // refused (its next handshake is refused from the document).
-      refusedUntil.set(peer, Date.now() + 30_000)
-      membership.forget(peer)
-      doc.detachPeer(peer)
-      liveness.connectionLost(peer)
-      void host.hangUp(peer)
+      refusedUntil.set(peer, Date.now() + REFUSE_MS)
+      cutOff(peer)
     },
   })
 
@@ -214,10 +212,17 @@ export async function createPeerRuntime (opts: PeerRuntimeOptions): Promise<Peer
   membership.onRefused((peer, err, byRemote) => {
     if (!byRemote) {
       // Refused by us: keep it out for a while (a revoked peer stays out for good via the gater).
-      refusedUntil.set(peer, Date.now() + 30_000)
+      refusedUntil.set(peer, Date.now() + REFUSE_MS)
       void host.hangUp(peer)
     }
   })
+  /** A member we no longer accept (revoked, or its admission undone): forgotten, its channels closed, hung up. */
+  function cutOff (peer: PeerIdString): void {
+    membership.forget(peer)
+    doc.detachPeer(peer)
+    liveness.connectionLost(peer)
+    void host.hangUp(peer)
+  }
   host.onDisconnect((peer) => {
     if (host.connectedPeers().includes(peer)) return
     membership.forget(peer)
@@ -263,10 +268,7 @@ export async function createPeerRuntime (opts: PeerRuntimeOptions): Promise<Peer
     for (const m of members) {
       if (m.peerId !== selfId && doc.isRevoked(m.publicKey) && (host.connectedPeers().includes(m.peerId) || membership.isAdmitted(m.peerId))) {
         log.warn({ peer: m.peerId, name: m.name }, 'member revoked: disconnecting')
-        membership.forget(m.peerId)
-        doc.detachPeer(m.peerId)
-        liveness.connectionLost(m.peerId)
-        void host.hangUp(m.peerId)
+        cutOff(m.peerId)
       }
     }
   }
