@@ -1,4 +1,5 @@
 export { createLogger, silentLogger, type Logger, type RootLoggerOptions } from './log.ts'
 export { SwarmflowError, UsageError, isSwarmflowError } from './errors.ts'
 export { BoundedQueue, type OverflowPolicy } from './queue.ts'
+export { BoundedMap } from './bounded-map.ts'
 export { corkForTurn, socketOfWs, type CorkableSocket } from './cork.ts'

@@ -2,6 +2,7 @@ import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, verif
 import type { Signer, SwarmRoot } from './interfaces.ts'
 import { InvalidKeyError } from './errors.ts'
 import { toBase32, toHex, fromHex } from './encoding.ts'
+import { BoundedMap } from '../../common/bounded-map.ts'
 
 /*
  * ed25519 through node:crypto (OpenSSL): measured here 0.2 ms per verify and 0.4 ms per sign,
@@ -38,8 +39,7 @@ export function signerFromSeed (seed: Uint8Array): Signer {
  * message, every roster read); an Ed25519 verification costs ~140 µs here, a look-up ~1 µs. Only
  * successes are kept, so nothing an attacker sends can make a later check pass that would fail.
  */
-const VERIFIED_MAX = 2048
-const verified = new Set<string>()
+const verified = new BoundedMap<string, true>(2048)
 
 /** Never throws: wrong lengths and bad keys verify as false. */
 export function verifySignature (message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
@@ -52,8 +52,7 @@ export function verifySignature (message: Uint8Array, signature: Uint8Array, pub
   } catch {
     return false
   }
-  if (verified.size >= VERIFIED_MAX) verified.delete(verified.values().next().value as string)
-  verified.add(id)
+  verified.set(id, true)
   return true
 }
 

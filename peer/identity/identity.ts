@@ -6,6 +6,7 @@ import { peerIdFromPrivateKey, peerIdFromPublicKey as libp2pPeerIdFromPublicKey,
 import type { Identity, IdentityDeps } from './interfaces.ts'
 import { IdentityFileError, InvalidPeerIdError } from './errors.ts'
 import { InvalidKeyError, createFileExclusive, readKeyFile, signerFromSeed, verifySignature } from '../../mesh/admission/index.ts'
+import { BoundedMap } from '../../common/bounded-map.ts'
 
 export const IDENTITY_FILE = 'identity.key'
 
@@ -98,8 +99,7 @@ export function publicKeyFromPeerId (peerId: string): Uint8Array {
  * this for the same few ids, and each answer is a base58 + protobuf decode (15 ms of a joining
  * peer's first 700 ms in a swarm of ten, CPU profile). Only successes are kept; bounded.
  */
-const keyHexByPeerId = new Map<string, string>()
-const KEY_CACHE_MAX = 4096
+const keyHexByPeerId = new BoundedMap<string, string>(4096)
 
 /** Wire-safe: hex public key of a peer id, or undefined for anything else. Never throws. */
 export function publicKeyHexFromPeerId (peerId: unknown): string | undefined {
@@ -112,7 +112,6 @@ export function publicKeyHexFromPeerId (peerId: unknown): string | undefined {
   } catch {
     return undefined
   }
-  if (keyHexByPeerId.size >= KEY_CACHE_MAX) keyHexByPeerId.delete(keyHexByPeerId.keys().next().value as string)
   keyHexByPeerId.set(peerId, hex)
   return hex
 }
