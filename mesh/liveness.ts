@@ -162,7 +162,13 @@ export function createLiveness (config: LivenessConfig, deps: { logger: Logger, 
         e.state = next
         // A member that died and comes back counts as just up until it says otherwise: its old
         // uptime must not make it look settled in the moment before its first report arrives.
-        if (next === 'dead') { e.upSince = undefined; e.upReported = false } else if (prev === 'dead' && e.upSince === undefined) { e.upSince = t; uptimeChanged(peer) }
+        if (next === 'dead') {
+          e.upSince = undefined
+          e.upReported = false
+        } else if (prev === 'dead' && e.upSince === undefined) {
+          e.upSince = t
+          uptimeChanged(peer)
+        }
         log.info({ peer, state: next, prev }, 'member liveness changed')
         for (const cb of cbs) {
           try { cb(peer, next, prev) } catch (err) { log.error({ err }, 'liveness listener threw') }
@@ -225,8 +231,9 @@ export function createLiveness (config: LivenessConfig, deps: { logger: Logger, 
           // A member's own report is exact (up to transit time). A relayed one counts while we only
           // have our own guess, or when it says the member came up again later than we knew (a
           // restart the relay heard first).
-          if (p === peer || !e.upReported || e.upSince === undefined || at > e.upSince + deadAfter) {
-            const jumped = e.upSince === undefined || !e.upReported || Math.abs(at - e.upSince) > deadAfter
+          // (upSince is defined whenever upReported is true: both are cleared together)
+          if (p === peer || !e.upReported || at > (e.upSince as number) + deadAfter) {
+            const jumped = !e.upReported || Math.abs(at - (e.upSince as number)) > deadAfter
             e.upSince = at
             e.upReported = true
             if (jumped) uptimeChanged(p)

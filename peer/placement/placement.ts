@@ -396,9 +396,9 @@ export function computePlacement (input: PlacementInput, options: PlacementOptio
         (c.bestOther > c.score ? ` ≥ best settled other ${fmt(c.bestOther)}` : '') + settlingNote
     }
     if (c.sticky) {
-      return (c.score >= c.bestOther
+      return c.score >= c.bestOther
         ? `kept by current holder ${name}: highest score ${fmt(c.score)} among ${n} eligible`
-        : `kept by current holder ${name}: score ${fmt(c.score)} + stickiness ${fmt(c.total - c.score)} ≥ best other ${fmt(c.bestOther)}`) + settlingNote
+        : `kept by current holder ${name}: score ${fmt(c.score)} + stickiness ${fmt(c.total - c.score)} ≥ best other ${fmt(c.bestOther)}`
     }
     let why = `highest score ${fmt(c.score)} among ${n} eligible`
     const prev = job.holder

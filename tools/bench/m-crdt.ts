@@ -147,7 +147,12 @@ async function joinRows (ctx: BenchContext, swarm: BenchSwarm): Promise<Row[]> {
 /** Pins every running member but `seed` to CPU 0 and `seed` to CPU 1; returns the undo. */
 function pinMembers (swarm: BenchSwarm, seed: TestPeer): () => void {
   const pin = (pid: number | undefined, mask: string): void => {
-    if (pid !== undefined) spawnSync('taskset', ['-a', '-p', mask, String(pid)], { stdio: 'ignore' })
+    if (pid === undefined) return
+    // A pin that did not happen would measure the unpinned swarm under the experiment's name.
+    const r = spawnSync('taskset', ['-a', '-p', mask, String(pid)], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
+    if (r.error !== undefined || r.status !== 0) {
+      throw new Error(`BENCH_JOIN_ISOLATE=1: taskset could not pin pid ${pid} to CPU mask ${mask} (${r.error?.message ?? r.stderr.trim()}); it needs util-linux's taskset and at least 2 CPUs`)
+    }
   }
   const others = swarm.peers.filter(p => p.running && p !== seed)
   for (const p of others) pin(p.pid, '1')
