@@ -260,8 +260,8 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
   async function reconcile (): Promise<void> {
     if (!started) return
     if (busy) { again = true; return }
+    checkStall()
     const now = Date.now()
-    if (performance.now() - lastBeat > stallMs) noteStall(now)
     if (now < settleUntil) { if (!timer) { timer = setTimeout(() => { timer = undefined; void reconcile() }, settleUntil - now) } return }
     if (!warm && !warmedUp(now)) { schedule(100); return }
     busy = true
@@ -338,6 +338,11 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
       log.info({ afterMs: now - startedAt, everyoneSeen: allHereAt !== undefined }, 'placing nodes from now on')
     }
     return warm
+  }
+
+  /** Notes a stall when the watchdog's monotonic tick is overdue (a freeze, not a wall-clock step). */
+  const checkStall = (): void => {
+    if (performance.now() - lastBeat > stallMs) noteStall(Date.now())
   }
 
   const noteStall = (now: number): void => {
@@ -634,8 +639,7 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
       tick.unref()
       lastBeat = performance.now()
       const watchdog = setInterval(() => {
-        const now = Date.now()
-        if (performance.now() - lastBeat > stallMs) noteStall(now)
+        checkStall()
         lastBeat = performance.now()
       }, 100)
       watchdog.unref()
