@@ -44,6 +44,7 @@ export function createAdmissions (deps: {
   const waiting = new Map<PeerIdString, { hello: Hello, member: ReturnType<Trust['verifyMember']> }>()
   const counters = { inviteConflicts: 0 }
   let closed = false
+  const redemptionOf = (inviteId: string): RedemptionRecord | undefined => doc.getRedemptions().find(r => r.inviteId === inviteId)
 
   const write = (peer: PeerIdString): void => {
     const w = waiting.get(peer)
@@ -52,12 +53,12 @@ export function createAdmissions (deps: {
     const { hello, member } = w
     const inviteId = member.inviteId
     if (inviteId !== undefined) {
-      const held = pending.get(inviteId)
+      // admit() let this key in only if the invite was free or already its own, here or in the document
       pending.delete(inviteId)
       // Whoever reached the document first (here or on another peer) is the redemption on record.
-      const onRecord = doc.getRedemptions().find(r => r.inviteId === inviteId)
+      const onRecord = redemptionOf(inviteId)
       if (onRecord === undefined) {
-        if (held !== undefined) doc.recordRedemption(inviteId, held.memberPublicKey)
+        doc.recordRedemption(inviteId, member.publicKeyHex)
       } else if (onRecord.memberPublicKey !== member.publicKeyHex) {
         counters.inviteConflicts++
         log.warn({ peer, inviteId, redeemedBy: onRecord.memberPublicKey.slice(0, 16) }, 'admitted before the first sync on an invite another key redeemed first; cutting it off')
@@ -78,7 +79,7 @@ export function createAdmissions (deps: {
     admit (peer, hello, member) {
       const inviteId = member.inviteId
       if (inviteId !== undefined) {
-        const prior = doc.getRedemptions().find(r => r.inviteId === inviteId) ?? pending.get(inviteId)
+        const prior = redemptionOf(inviteId) ?? pending.get(inviteId)
         deps.checkRedemption(hello.cert, prior)
         if (prior === undefined) pending.set(inviteId, { inviteId, memberPublicKey: member.publicKeyHex, at: Date.now() })
       }
