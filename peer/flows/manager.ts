@@ -141,6 +141,8 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
    * included): they take no node from a live holder (PlacementInput.settling). Sorted.
    */
   let settleTimer: NodeJS.Timeout | undefined
+  /** performance.now() at which settleTimer fires. */
+  let settleTimerAt = Infinity
   const settlingMembers = (ms: Array<{ peerId: string }>): string[] => {
     const out: string[] = []
     let nextEnd = Infinity
@@ -148,10 +150,13 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
       const up = runtime.liveness.upFor(m.peerId)
       if (up !== undefined && up < SETTLE_MS) { out.push(m.peerId); nextEnd = Math.min(nextEnd, SETTLE_MS - up) }
     }
-    // The set changes when a member's settling ends, with no event: reconcile then.
-    if (started && Number.isFinite(nextEnd)) {
+    // The set changes when a member's settling ends, with no event: reconcile then. One timer, for
+    // the nearest end (place() runs on every poll of GET /flows too).
+    const at = performance.now() + nextEnd + 20
+    if (started && Number.isFinite(nextEnd) && at < settleTimerAt - 5) {
       clearTimeout(settleTimer)
-      settleTimer = setTimeout(() => { settleTimer = undefined; schedule() }, nextEnd + 20)
+      settleTimerAt = at
+      settleTimer = setTimeout(() => { settleTimer = undefined; settleTimerAt = Infinity; schedule() }, nextEnd + 20)
       settleTimer.unref()
     }
     return out.sort()
@@ -643,7 +648,7 @@ export function createFlowManager (config: { config: PeerConfig, demo: boolean }
         lastBeat = performance.now()
       }, 100)
       watchdog.unref()
-      unsubs.push(() => { clearInterval(tick); clearInterval(watchdog); clearTimeout(settleTimer) })
+      unsubs.push(() => { clearInterval(tick); clearInterval(watchdog); clearTimeout(settleTimer); settleTimerAt = Infinity })
       if (config.demo) await deployDemo()
       schedule()
     },
