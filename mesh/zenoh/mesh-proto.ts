@@ -12,6 +12,7 @@
  */
 import { Packr } from 'msgpackr'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { smallBytes } from '../../common/small-bytes.ts'
 
 export const ZENOH_MESH_PROTOCOL = '/swarmflow/zenoh/1.0.0'
 
@@ -94,7 +95,7 @@ export function encodeMeshFrame (msg: MeshMsg): Uint8Array | Uint8ArrayList {
     writeTail(tail, 0, kind, encId, schema, schemaBytes, att, ts, qos)
     return new Uint8ArrayList(head, bin, payload, tail)
   }
-  const out = new Uint8Array(head.byteLength + binHeaderSize(n) + n + tailLen)
+  const out = smallBytes(head.byteLength + binHeaderSize(n) + n + tailLen)
   out.set(head, 0)
   let pos = writeBinHeader(out, head.byteLength, n)
   out.set(payload, pos)

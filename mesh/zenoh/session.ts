@@ -542,7 +542,10 @@ export function encodeLivelinessSample (w: Writer, key: string, kind: number): U
 }
 
 export function patchU32 (frame: Uint8Array, offset: number, v: number): void {
-  new DataView(frame.buffer, frame.byteOffset, frame.byteLength).setUint32(offset, v >>> 0, true)
+  frame[offset] = v & 0xff
+  frame[offset + 1] = (v >>> 8) & 0xff
+  frame[offset + 2] = (v >>> 16) & 0xff
+  frame[offset + 3] = (v >>> 24) & 0xff
 }
 
 function writeTransport (w: Writer, zid: Uint8Array): void {

@@ -4,6 +4,7 @@
  * one message, first byte = message id (bit 0x80: a u32 LE sequence id follows and the client
  * expects a reply carrying it), ULEB128 lengths, little-endian integers, Option = bool + value.
  */
+import { smallBytes } from '../../common/small-bytes.ts'
 
 /** Messages a zenoh-ts client sends (OutRemoteMessageId on the client). */
 export const In = {
@@ -233,14 +234,19 @@ export class Writer {
     return this.u8(id | SEQ_FLAG).u32(seq)
   }
 
-  take (): Uint8Array { return this.buf.slice(0, this.pos) }
+  /** The written bytes, copied out once (into a small-bytes slab: the frame is sent and dropped). */
+  take (): Uint8Array {
+    const out = smallBytes(this.pos)
+    out.set(this.buf.subarray(0, this.pos))
+    return out
+  }
 
   /**
    * The written bytes with `body` inserted at offset `at` (a position recorded earlier), in one new
    * buffer: a large payload is copied once, straight into the frame, never into the writer.
    */
   takeWith (at: number, body: Uint8Array): Uint8Array {
-    const out = new Uint8Array(this.pos + body.byteLength)
+    const out = smallBytes(this.pos + body.byteLength)
     out.set(this.buf.subarray(0, at), 0)
     out.set(body, at)
     out.set(this.buf.subarray(at, this.pos), at + body.byteLength)
@@ -259,10 +265,10 @@ function uleb128Size (n: number): number {
  * numbers: no BigInt arithmetic per sample).
  */
 export function encodeTimestamp (seconds: number, fraction: number, zid: Uint8Array): Uint8Array {
+  // byte by byte: reading `.buffer` (for a DataView) would move this 25-byte array off the V8 heap (~1 µs)
   const out = new Uint8Array(8 + 1 + 16)
-  const dv = new DataView(out.buffer)
-  dv.setUint32(0, fraction, true)
-  dv.setUint32(4, seconds, true)
+  out[0] = fraction & 0xff; out[1] = (fraction >>> 8) & 0xff; out[2] = (fraction >>> 16) & 0xff; out[3] = fraction >>> 24
+  out[4] = seconds & 0xff; out[5] = (seconds >>> 8) & 0xff; out[6] = (seconds >>> 16) & 0xff; out[7] = seconds >>> 24
   out[8] = 16
   out.set(zid.subarray(0, 16), 9)
   return out

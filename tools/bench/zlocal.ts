@@ -5,6 +5,7 @@
  * lengths, little-endian integers; see mesh/zenoh/wire.ts for the full protocol).
  */
 import type { ZenohRouter, LocalClientSession } from '../../mesh/zenoh/index.ts'
+import { smallBytes } from '../../common/small-bytes.ts'
 
 const IN_DECLARE_SUBSCRIBER = 2
 const IN_PUT = 14
@@ -92,16 +93,20 @@ export class LocalZenohClient {
       prefix = Uint8Array.from(out)
       this.putPrefix.set(key, prefix)
     }
-    const len: number[] = []
-    uleb(payload.byteLength, len)
-    // payload, encoding id 0 + empty schema, no attachment, no timestamp, qos
-    const frame = new Uint8Array(prefix.byteLength + len.length + payload.byteLength + 6)
+    let lenBytes = 1
+    for (let n = payload.byteLength; n >= 128; n = Math.floor(n / 128)) lenBytes++
+    // payload, encoding id 0 + empty schema, no attachment, no timestamp, qos (zero-filled but the qos)
+    const frame = smallBytes(prefix.byteLength + lenBytes + payload.byteLength + 6)
     frame.set(prefix, 0)
-    frame.set(len, prefix.byteLength)
-    let p = prefix.byteLength + len.length
+    let p = prefix.byteLength
+    for (let n = payload.byteLength; ; ) {
+      const b = n & 0x7f
+      n = Math.floor(n / 128)
+      frame[p++] = n > 0 ? b | 0x80 : b
+      if (n === 0) break
+    }
     frame.set(payload, p)
-    p += payload.byteLength
-    frame.set([0, 0, 0, 0, 0, QOS], p)
+    frame[p + payload.byteLength + 5] = QOS
     this.session.send(frame)
   }
 
