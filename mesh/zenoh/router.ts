@@ -17,7 +17,7 @@ import {
 } from './mesh-proto.ts'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { Outbox } from './outbox.ts'
-import { Session, encodeLivelinessSample, encodeSampleFrame, patchU32 } from './session.ts'
+import { Session, encodeLivelinessSample, encodeSampleFrame, forSubscriber, patchU32, type ClientFrame } from './session.ts'
 import type { LocalLivSub, LocalQbl, LocalSub, LocalToken, MatchListener, QueryData, QuerySink, ReplyData, Sample, SessionRef } from './types.ts'
 import { Consolidation, Locality, ReplyKeyExprPolicy, Target, Writer, decodeQuerySettings, encodeTimestamp, qosLocality, timestampNtp } from './wire.ts'
 
@@ -606,15 +606,16 @@ export function createZenohRouter (config: ZenohRouterConfig, deps: ZenohRouterD
 
   // ---- data: put -------------------------------------------------------------------------
   function deliverLocal (s: Sample, from: SessionRef | undefined, dest: number): void {
-    let frame: Uint8Array | undefined
+    let first: ClientFrame | undefined
     for (const sub of localSubsFor(s.key)) {
       // a send below may close a slow session and undeclare its subscribers
       if (!subs.has(sub)) continue
       if (from === undefined) {
         if (sub.origin === Locality.SessionLocal) continue
       } else if (!localAllowed(dest, sub.origin, sub.session === from)) continue
-      frame = frame === undefined ? encodeSampleFrame(w, s) : frame.slice()
-      patchU32(frame, 1, sub.id)
+      let frame: ClientFrame
+      if (first === undefined) frame = first = encodeSampleFrame(w, s, sub.id)
+      else frame = forSubscriber(first, sub.id)
       counters.samplesDelivered++
       ;(sub.session as Session).send(frame, true)
     }

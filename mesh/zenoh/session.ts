@@ -7,6 +7,7 @@ import type { WebSocket } from 'ws'
 import { KeyExpr } from '@eclipse-zenoh/zenoh-ts'
 import type { Logger } from '../../common/log.ts'
 import { corkForTurn, socketOfWs } from '../../common/cork.ts'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { Outbox } from './outbox.ts'
 import { DEFAULT_ENCODING, In, IN_MAX, Out, Reader, WireError, type Writer, type Encoding, SEQ_FLAG } from './wire.ts'
 import type { LocalLivSub, LocalPublisher, LocalQbl, LocalQuerier, LocalSub, LocalToken, MatchListener, QueryData, QuerySink, ReplyData, Sample } from './types.ts'
@@ -47,7 +48,7 @@ export class Session {
   readonly gets = new Set<number>()
   private nextQueryId = 0
   private closed = false
-  readonly outbox: Outbox
+  readonly outbox: Outbox<ClientFrame>
 
   constructor (
     private readonly ws: WebSocket,
@@ -56,12 +57,14 @@ export class Session {
     private readonly limits: SessionLimits,
     readonly log: Logger,
   ) {
-    this.outbox = new Outbox(
+    this.outbox = new Outbox<ClientFrame>(
       {
         write: (f, done) => {
           // frames of one turn (a burst of samples read from the mesh) leave in one system call
-          corkForTurn(socketOfWs(ws))
-          ws.send(f, { binary: true }, () => done())
+          const sock = socketOfWs(ws)
+          corkForTurn(sock)
+          if (f instanceof Uint8Array) ws.send(f, { binary: true }, () => done())
+          else writePieces(ws, sock, f, done)
         },
       },
       { maxFrames: limits.queueFrames, maxBytes: limits.queueBytes, highWaterBytes: limits.highWaterBytes },
@@ -76,7 +79,7 @@ export class Session {
 
   get isClosed (): boolean { return this.closed }
 
-  send (frame: Uint8Array, droppable: boolean): void {
+  send (frame: ClientFrame, droppable: boolean): void {
     if (this.closed) return
     if (!this.outbox.push(frame, droppable)) {
       if (droppable) this.core.counters.sessionQueueDrops++
@@ -530,11 +533,65 @@ export function sampleQos (qos: number): number {
   return (qos & 0x3f) | (2 << 6)
 }
 
-/** InSample frame with subscriber id 0 at offset 1; callers patch the id per subscriber. */
-export function encodeSampleFrame (w: Writer, s: Sample): Uint8Array {
-  w.header(Out.InSample).u32(0).str(s.key).len(s.payload.byteLength)
+/**
+ * A frame for a client: whole, or the pieces of one message (a large sample: header, payload,
+ * tail), written to the client's socket without being joined (`writePieces`).
+ */
+export type ClientFrame = Uint8Array | Uint8ArrayList
+
+/** Samples with payloads from this size on reach WebSocket clients in pieces (no copy of the payload). */
+export const SAMPLE_PIECES_FROM = 16 * 1024
+
+/**
+ * InSample frame for subscriber `id` (offset 1). A payload from SAMPLE_PIECES_FROM on is not
+ * copied into it: the frame is then [header, payload, tail] (a VGA frame, ~0.9 MB, was copied once
+ * more in every peer that delivered it). `forSubscriber` makes the same frame for another subscriber.
+ */
+export function encodeSampleFrame (w: Writer, s: Sample, id: number): ClientFrame {
+  w.header(Out.InSample).u32(id).str(s.key).len(s.payload.byteLength)
   const at = w.pos
-  return w.u8(s.kind).encoding(s.enc).optBytes(s.att).optTimestamp(s.ts).u8(sampleQos(s.qos)).takeWith(at, s.payload)
+  w.u8(s.kind).encoding(s.enc).optBytes(s.att).optTimestamp(s.ts).u8(sampleQos(s.qos))
+  return s.payload.byteLength >= SAMPLE_PIECES_FROM ? w.takeAround(at, s.payload) : w.takeWith(at, s.payload)
+}
+
+/** `frame` (from encodeSampleFrame) addressed to subscriber `id`: the header is copied, a payload in pieces is shared. */
+export function forSubscriber (frame: ClientFrame, id: number): ClientFrame {
+  if (frame instanceof Uint8Array) {
+    const copy = frame.slice()
+    patchU32(copy, 1, id)
+    return copy
+  }
+  const [head, ...rest] = frame
+  const h = (head as Uint8Array).slice()
+  patchU32(h, 1, id)
+  return new Uint8ArrayList(h, ...rest)
+}
+
+const OPEN = 1
+
+/**
+ * One binary WebSocket message written from its pieces: RFC 6455 §5.2 server → client frames are
+ * unmasked, so a message is a 2–10 byte header followed by the bytes, and the payload goes from the
+ * mesh frame it arrived in straight to the socket. Written beside `ws`'s own sends on the same
+ * socket, which keeps their order because the endpoint runs without per-message deflate: `ws` then
+ * writes every frame synchronously and queues nothing. A client without a socket (in-process,
+ * `connectLocal`) is handed the joined bytes.
+ */
+function writePieces (ws: WebSocket, sock: ReturnType<typeof socketOfWs>, f: Uint8ArrayList, done: () => void): void {
+  const out = sock as (NonNullable<typeof sock> & { write?: (b: Uint8Array, cb?: (err?: Error | null) => void) => boolean }) | null | undefined
+  if (out === null || out === undefined || typeof out.write !== 'function' || ws.readyState !== OPEN) {
+    ws.send(f.subarray(), { binary: true }, () => done())
+    return
+  }
+  const n = f.byteLength
+  let h: Uint8Array
+  if (n < 126) h = Uint8Array.of(0x82, n)
+  else if (n < 0x10000) h = Uint8Array.of(0x82, 126, n >>> 8, n & 0xff)
+  else h = Uint8Array.of(0x82, 127, 0, 0, 0, 0, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff)
+  out.write(h)
+  const bufs = [...f]
+  for (let i = 0; i < bufs.length - 1; i++) out.write(bufs[i] as Uint8Array)
+  out.write(bufs[bufs.length - 1] as Uint8Array, () => done())
 }
 
 export function encodeLivelinessSample (w: Writer, key: string, kind: number): Uint8Array {

@@ -4,6 +4,7 @@
  * one message, first byte = message id (bit 0x80: a u32 LE sequence id follows and the client
  * expects a reply carrying it), ULEB128 lengths, little-endian integers, Option = bool + value.
  */
+import { Uint8ArrayList } from 'uint8arraylist'
 import { smallBytes } from '../../common/small-bytes.ts'
 
 /** Messages a zenoh-ts client sends (OutRemoteMessageId on the client). */
@@ -251,6 +252,15 @@ export class Writer {
     out.set(body, at)
     out.set(this.buf.subarray(at, this.pos), at + body.byteLength)
     return out
+  }
+
+  /** As takeWith, but `body` is not copied: the bytes before and after it, each copied once, around it. */
+  takeAround (at: number, body: Uint8Array): Uint8ArrayList {
+    const before = smallBytes(at)
+    before.set(this.buf.subarray(0, at))
+    const after = smallBytes(this.pos - at)
+    after.set(this.buf.subarray(at, this.pos))
+    return new Uint8ArrayList(before, body, after)
   }
 }
 
