@@ -67,7 +67,10 @@ export class Proc {
 /** Starts a TypeScript helper on Node 24 with tsx; resolves once it printed its first ({ready}) line. */
 export async function startProc (name: string, args: string[], env: Record<string, string> = {}, timeoutMs = 30_000, wrap: string[] = []): Promise<Proc> {
   const [cmd, ...pre] = [...wrap, NODE]
-  const proc = spawn(cmd as string, [...pre, '--disable-warning=ExperimentalWarning', '--import', 'tsx', ...args], {
+  // BENCH_PROF_DIR=DIR: every helper process (node processes, echo servers, clients) writes a V8 CPU profile there
+  const profDir = process.env.BENCH_PROF_DIR
+  const prof = profDir !== undefined && profDir !== '' ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []
+  const proc = spawn(cmd as string, [...pre, ...prof, '--disable-warning=ExperimentalWarning', '--import', 'tsx', ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, ...env },
     detached: true,
