@@ -12,6 +12,7 @@ import { createControlServer, type ControlServer, type ControlHandler } from '..
 import type { PeerConfig } from '../config/index.ts'
 import type { Trust } from './trust.ts'
 import { createAdmissions } from './admissions.ts'
+import { keepChannelOpen } from './keeper.ts'
 
 export const SOFTWARE_VERSION = '0.1.0'
 
@@ -180,27 +181,12 @@ export async function createPeerRuntime (opts: PeerRuntimeOptions): Promise<Peer
     const id = `${peer} ${k.protocol}`
     if (keeping.has(id) || selfId >= peer) return
     keeping.add(id)
-    void (async () => {
-      let backoff = 250
-      try {
-        while (!stopped && membership.isAdmitted(peer)) {
-          try {
-            const ch = await open(peer, k.protocol, k.opts)
-            k.attach(ch)
-            const openedAt = Date.now()
-            await ch.closed
-            if (Date.now() - openedAt > 10_000) backoff = 250
-          } catch (err) {
-            log.debug({ peer, protocol: k.protocol, err: (err as Error).message }, 'could not open channel; retrying')
-          }
-          if (stopped || !membership.isAdmitted(peer)) break
-          await new Promise(resolve => setTimeout(resolve, backoff * (0.8 + Math.random() * 0.4)).unref())
-          backoff = Math.min(backoff * 2, 10_000)
-        }
-      } finally {
-        keeping.delete(id)
-      }
-    })()
+    void keepChannelOpen({
+      open: async () => await open(peer, k.protocol, k.opts),
+      attach: k.attach,
+      wanted: () => !stopped && membership.isAdmitted(peer),
+      onOpenFailed: err => log.debug({ peer, protocol: k.protocol, err: err.message }, 'could not open channel; retrying'),
+    }).finally(() => keeping.delete(id))
   }
 
   // After admission, the peer with the lower id opens (and keeps) the long-lived channels.
