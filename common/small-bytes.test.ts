@@ -1,19 +1,22 @@
 import { describe, expect, it } from 'vitest'
-import { SMALL_BYTES_MAX, concatSmall, smallBytes } from './small-bytes.ts'
+import { SLAB_BYTES, SMALL_BYTES_MAX, concatSmall, smallBytes } from './small-bytes.ts'
 import { encodeTimestamp, timestampNtp } from '../mesh/zenoh/wire.ts'
 import { patchU32 } from '../mesh/zenoh/session.ts'
 
 describe('smallBytes', () => {
   it('hands out zero-filled, non-overlapping views, across slab boundaries', () => {
     const views: Uint8Array[] = []
-    // enough to span several 16 KiB slabs
-    for (let i = 0; i < 400; i++) {
-      const v = smallBytes(1 + (i * 37) % 200)
-      expect(v.byteLength).toBe(1 + (i * 37) % 200)
+    // sizes up to the maximum, enough of them to span several slabs
+    for (let i = 0, total = 0; total < 3 * SLAB_BYTES; i++) {
+      const n = 1 + (i * 997) % SMALL_BYTES_MAX
+      const v = smallBytes(n)
+      expect(v.byteLength).toBe(n)
       expect(v.every(b => b === 0)).toBe(true)
       v.fill(i % 255 + 1)
       views.push(v)
+      total += n
     }
+    expect(new Set(views.map(v => v.buffer)).size).toBeGreaterThanOrEqual(3)
     // writing each view left every other view intact
     views.forEach((v, i) => expect(v.every(b => b === i % 255 + 1)).toBe(true))
   })

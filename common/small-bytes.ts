@@ -3,19 +3,20 @@
  *
  * Why: V8 gives a Uint8Array of more than 64 bytes (and any typed array whose `.buffer` is read)
  * its own off-heap backing store, registered with the garbage collector. On these VMs that costs
- * 1.2–4.3 µs per array of 100–1100 bytes, against 20–40 ns for a view into a slab (measured with
- * Node 24, 2·10⁶ allocations each); the data path allocates several such frames per message. Node's
+ * 1.2–4.3 µs per array of 100–1100 bytes and ~4 µs at 4–8 KiB, against 20–40 ns for a small view
+ * into a slab and ~0.4 µs for a 4 KiB one (Node 24, 5·10⁵–2·10⁶ allocations each); the data path
+ * allocates several such frames per message. Node's
  * `Buffer.allocUnsafe` pools the same way, but a Buffer's `slice()` is a view rather than a copy and
  * its memory is not zeroed, so the mesh code, which passes frames around as plain Uint8Arrays, uses
  * this instead.
  *
  * The arrays are zero-filled views (`byteOffset` is not 0: read them through `byteOffset` when
- * making a DataView). A view keeps its whole slab (16 KiB) alive: use it for frames that leave the
+ * making a DataView). A view keeps its whole slab (64 KiB) alive: use it for frames that leave the
  * process soon, never for values held in long-lived state.
  */
-const SLAB_BYTES = 16 * 1024
+export const SLAB_BYTES = 64 * 1024
 /** Larger arrays are allocated on their own: their backing store costs little next to their bytes. */
-export const SMALL_BYTES_MAX = 2 * 1024
+export const SMALL_BYTES_MAX = 8 * 1024
 
 let slab = new ArrayBuffer(SLAB_BYTES)
 let used = 0
