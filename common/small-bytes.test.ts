@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { SLAB_BYTES, SMALL_BYTES_MAX, concatSmall, smallBytes } from './small-bytes.ts'
-import { encodeTimestamp, timestampNtp } from '../mesh/zenoh/wire.ts'
-import { patchU32 } from '../mesh/zenoh/session.ts'
+import { encodeTimestamp, patchU32, timestampNtp } from '../mesh/zenoh/wire.ts'
 
 describe('smallBytes', () => {
   it('hands out zero-filled, non-overlapping views, across slab boundaries', () => {

@@ -17,9 +17,9 @@ import {
 } from './mesh-proto.ts'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { Outbox } from './outbox.ts'
-import { Session, encodeLivelinessSample, encodeSampleFrame, forSubscriber, patchU32, type ClientFrame } from './session.ts'
+import { Session, encodeLivelinessSample, encodeSampleFrame, forSubscriber, type ClientFrame } from './session.ts'
 import type { LocalLivSub, LocalQbl, LocalSub, LocalToken, MatchListener, QueryData, QuerySink, ReplyData, Sample, SessionRef } from './types.ts'
-import { Consolidation, Locality, ReplyKeyExprPolicy, Target, Writer, decodeQuerySettings, encodeTimestamp, qosLocality, timestampNtp } from './wire.ts'
+import { Consolidation, Locality, ReplyKeyExprPolicy, Target, Writer, decodeQuerySettings, encodeTimestamp, patchU32, qosLocality, timestampNtp } from './wire.ts'
 
 interface RemoteDecl { id: number, kind: DeclKind, key: string, ke: KeyExpr, complete: boolean }
 interface View { path: string[], decls: Map<number, RemoteDecl>, gen: number }

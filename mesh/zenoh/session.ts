@@ -9,7 +9,7 @@ import type { Logger } from '../../common/log.ts'
 import { corkForTurn, socketOfWs } from '../../common/cork.ts'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { Outbox } from './outbox.ts'
-import { DEFAULT_ENCODING, In, IN_MAX, Out, Reader, WireError, type Writer, type Encoding, SEQ_FLAG } from './wire.ts'
+import { DEFAULT_ENCODING, In, IN_MAX, Out, Reader, WireError, type Writer, type Encoding, SEQ_FLAG, patchU32 } from './wire.ts'
 import type { LocalLivSub, LocalPublisher, LocalQbl, LocalQuerier, LocalSub, LocalToken, MatchListener, QueryData, QuerySink, ReplyData, Sample } from './types.ts'
 import type { RouterCore } from './router.ts'
 
@@ -596,13 +596,6 @@ function writePieces (ws: WebSocket, sock: ReturnType<typeof socketOfWs>, f: Uin
 
 export function encodeLivelinessSample (w: Writer, key: string, kind: number): Uint8Array {
   return w.header(Out.InSample).u32(0).str(key).len(0).u8(kind).encoding(DEFAULT_ENCODING).u8(0).u8(0).u8(sampleQos(5)).take()
-}
-
-export function patchU32 (frame: Uint8Array, offset: number, v: number): void {
-  frame[offset] = v & 0xff
-  frame[offset + 1] = (v >>> 8) & 0xff
-  frame[offset + 2] = (v >>> 16) & 0xff
-  frame[offset + 3] = (v >>> 24) & 0xff
 }
 
 function writeTransport (w: Writer, zid: Uint8Array): void {

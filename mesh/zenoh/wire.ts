@@ -275,13 +275,23 @@ function uleb128Size (n: number): number {
  * numbers: no BigInt arithmetic per sample).
  */
 export function encodeTimestamp (seconds: number, fraction: number, zid: Uint8Array): Uint8Array {
-  // byte by byte: reading `.buffer` (for a DataView) would move this 25-byte array off the V8 heap (~1 µs)
   const out = new Uint8Array(8 + 1 + 16)
-  out[0] = fraction & 0xff; out[1] = (fraction >>> 8) & 0xff; out[2] = (fraction >>> 16) & 0xff; out[3] = fraction >>> 24
-  out[4] = seconds & 0xff; out[5] = (seconds >>> 8) & 0xff; out[6] = (seconds >>> 16) & 0xff; out[7] = seconds >>> 24
+  patchU32(out, 0, fraction)
+  patchU32(out, 4, seconds)
   out[8] = 16
   out.set(zid.subarray(0, 16), 9)
   return out
+}
+
+/**
+ * u32 little-endian at `offset`, byte by byte: a DataView needs `.buffer`, which moves a small
+ * array off the V8 heap (~1 µs).
+ */
+export function patchU32 (frame: Uint8Array, offset: number, v: number): void {
+  frame[offset] = v & 0xff
+  frame[offset + 1] = (v >>> 8) & 0xff
+  frame[offset + 2] = (v >>> 16) & 0xff
+  frame[offset + 3] = (v >>> 24) & 0xff
 }
 
 /** Reads the NTP64 of raw timestamp bytes (for consolidation ordering). */
