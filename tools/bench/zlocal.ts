@@ -93,18 +93,13 @@ export class LocalZenohClient {
       prefix = Uint8Array.from(out)
       this.putPrefix.set(key, prefix)
     }
-    let lenBytes = 1
-    for (let n = payload.byteLength; n >= 128; n = Math.floor(n / 128)) lenBytes++
-    // payload, encoding id 0 + empty schema, no attachment, no timestamp, qos (zero-filled but the qos)
-    const frame = smallBytes(prefix.byteLength + lenBytes + payload.byteLength + 6)
+    const len: number[] = []
+    uleb(payload.byteLength, len)
+    // payload, encoding id 0 + empty schema, no attachment, no timestamp, qos (a slab view: zero-filled)
+    const frame = smallBytes(prefix.byteLength + len.length + payload.byteLength + 6)
     frame.set(prefix, 0)
-    let p = prefix.byteLength
-    for (let n = payload.byteLength; ; ) {
-      const b = n & 0x7f
-      n = Math.floor(n / 128)
-      frame[p++] = n > 0 ? b | 0x80 : b
-      if (n === 0) break
-    }
+    frame.set(len, prefix.byteLength)
+    const p = prefix.byteLength + len.length
     frame.set(payload, p)
     frame[p + payload.byteLength + 5] = QOS
     this.session.send(frame)
