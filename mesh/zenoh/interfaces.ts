@@ -69,6 +69,8 @@ export interface ZenohRouterCounters {
   putsLocal: number
   putsFromMesh: number
   samplesDelivered: number
+  /** Large samples written to a WebSocket client from their pieces, without joining the payload in. */
+  samplesInPieces: number
   queriesStarted: number
   queriesTimedOut: number
   repliesRejected: number

@@ -56,5 +56,7 @@ describe('large samples to clients', () => {
       expect(Buffer.from(await gotLocal.next(10_000, `local sample ${i}`)).equals(Buffer.from(pattern(n, i)))).toBe(true)
     }
     expect(router.counters.samplesDelivered).toBe(sizes.length * 3)
+    // the large ones went to the two WebSocket subscribers from their pieces, not joined
+    expect(router.counters.samplesInPieces).toBe(sizes.filter(n => n >= SAMPLE_PIECES_FROM).length * 2)
   })
 })

@@ -111,7 +111,7 @@ function emptyCounters (): ZenohRouterCounters {
   return {
     sessionsOpened: 0, sessionsClosed: 0, framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, malformedFrames: 0, textFrames: 0,
     oversizedFrames: 0, errorResponses: 0, sessionQueueDrops: 0, slowSessionsClosed: 0, meshFramesIn: 0, meshFramesOut: 0,
-    meshBadFrames: 0, meshQueueDrops: 0, meshUnroutable: 0, putsLocal: 0, putsFromMesh: 0, samplesDelivered: 0, queriesStarted: 0,
+    meshBadFrames: 0, meshQueueDrops: 0, meshUnroutable: 0, putsLocal: 0, putsFromMesh: 0, samplesDelivered: 0, samplesInPieces: 0, queriesStarted: 0,
     queriesTimedOut: 0, repliesRejected: 0,
   }
 }
