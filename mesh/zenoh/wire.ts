@@ -236,9 +236,12 @@ export class Writer {
   }
 
   /** The written bytes, copied out once (into a small-bytes slab: the frame is sent and dropped). */
-  take (): Uint8Array {
-    const out = smallBytes(this.pos)
-    out.set(this.buf.subarray(0, this.pos))
+  take (): Uint8Array { return this.copyOut(0, this.pos) }
+
+  /** Written bytes [from, to) in a small-bytes array of their own. */
+  private copyOut (from: number, to: number): Uint8Array {
+    const out = smallBytes(to - from)
+    out.set(this.buf.subarray(from, to))
     return out
   }
 
@@ -256,11 +259,7 @@ export class Writer {
 
   /** As takeWith, but `body` is not copied: the bytes before and after it, each copied once, around it. */
   takeAround (at: number, body: Uint8Array): Uint8ArrayList {
-    const before = smallBytes(at)
-    before.set(this.buf.subarray(0, at))
-    const after = smallBytes(this.pos - at)
-    after.set(this.buf.subarray(at, this.pos))
-    return new Uint8ArrayList(before, body, after)
+    return new Uint8ArrayList(this.copyOut(0, at), body, this.copyOut(at, this.pos))
   }
 }
 
