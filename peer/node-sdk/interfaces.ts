@@ -105,4 +105,8 @@ export interface NodeCounters {
   timerTicks: number
   /** Timer ticks skipped because the input queue was full under backpressure. */
   timerSkips: number
+  /** Messages of 16 KiB or more written to the peer from their pieces, without joining them (zero-copy.ts). */
+  sentInPieces: number
+  /** Received payloads of 16 KiB or more handed over as views of the WebSocket message, without a copy. */
+  receivedShared: number
 }

@@ -19,7 +19,8 @@ import { createLogger, type Logger } from '../../common/log.ts'
 import { ARROW_STREAM_ENCODING, nodeAliveKey, nodeKey, outputKey } from '../../mesh/zenoh/keys.ts'
 import { decodeIpc, decodeMetadata, decodeValue, emptyValue, encodeData, encodeMetadata, validParameters } from './codec.ts'
 import { readNodeConfig } from './config.ts'
-import { openZenohSession, zbytesView } from './socket.ts'
+import { openZenohSession, writesPieces, zbytesView } from './socket.ts'
+import { shareLargePayloads } from './zero-copy.ts'
 import { DataPlaneConnectError, InvalidIpcError, InvalidParametersError, NodeClosedError, UnknownOutputError } from './errors.ts'
 import { InputEvents } from './events.ts'
 import { HybridLogicalClock } from './hlc.ts'
@@ -90,7 +91,7 @@ export interface NodeInternals {
 
 export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
   readonly config: Readonly<NodeRuntimeConfig>
-  readonly counters: NodeCounters = { received: 0, sent: 0, queueDrops: 0, backpressureDrops: 0, staleDrops: 0, malformed: 0, timerTicks: 0, timerSkips: 0 }
+  readonly counters: NodeCounters = { received: 0, sent: 0, queueDrops: 0, backpressureDrops: 0, staleDrops: 0, malformed: 0, timerTicks: 0, timerSkips: 0, sentInPieces: 0, receivedShared: 0 }
   /** Resolves (never rejects) once close() has finished. */
   readonly closed: Promise<void>
 
@@ -106,7 +107,12 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
   private readonly upstream = new Map<string, Set<string>>()
   private readonly seqs = new Map<string, number>()
   /** The Arrow IPC stream of the send in progress (see send()). */
-  private readonly sendScratch = { buf: new Uint8Array(0) }
+  /**
+   * The buffer every send() encodes into while zenoh-ts copies each message before put() first
+   * yields; undefined once zero-copy.ts sends large messages from their pieces (they are then
+   * written after put() returned, so each send encodes into bytes of its own).
+   */
+  private sendScratch: { buf: Uint8Array } | undefined = { buf: new Uint8Array(0) }
   /** Highest producer epoch seen per source key (fencing of stale producers). */
   private readonly fence = new Map<string, number>()
   private readonly warned = new Set<string>()
@@ -136,6 +142,9 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
       throw err instanceof DataPlaneConnectError ? err : new DataPlaneConnectError(cfg.zenoh, { cause: err })
     }
     const node = new Node(cfg, session, logger, options.keepRaw === true)
+    const shared = shareLargePayloads(session, node.counters, writesPieces)
+    if (shared === undefined) logger.warn('zenoh-ts internals differ from 1.10: large payloads are copied on send and receive (peer/node-sdk/zero-copy.ts)')
+    else if (shared.sendsInPieces) node.sendScratch = undefined
     try {
       await node.start()
     } catch (err) {
@@ -367,9 +376,10 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
     if (this.isClosed) throw new NodeClosedError(`send() to ${JSON.stringify(outputId)}`)
     if (!this.publishers.has(outputId)) throw new UnknownOutputError(outputId, this.config.outputs)
     if (!validParameters(parameters)) throw new InvalidParametersError(outputId)
-    // Encoded into one buffer reused for every send: publish() hands it to zenoh-ts's put(),
-    // which copies it into the outgoing frame before it first yields (node.test.ts sends without
-    // awaiting to hold it to that). A VGA frame is then allocated once per send instead of twice.
+    // Encoded into bytes of its own (sent from their pieces, zero-copy.ts), or into one buffer
+    // reused for every send where zenoh-ts copies each message into the outgoing frame before
+    // put() first yields (node.test.ts sends without awaiting to hold both to that). Either way a
+    // VGA frame is allocated once per send, not twice.
     await this.publish(outputId, encodeData(outputId, data, this.sendScratch), parameters)
   }
 
@@ -379,7 +389,8 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
     if (!this.publishers.has(outputId)) throw new UnknownOutputError(outputId, this.config.outputs)
     if (!validParameters(parameters)) throw new InvalidParametersError(outputId)
     try { decodeIpc(ipc) } catch (err) { throw new InvalidIpcError(outputId, { cause: err }) }
-    await this.publish(outputId, ipc, parameters)
+    // the caller may reuse its bytes once this returns; a message sent from its pieces is written later
+    await this.publish(outputId, this.sendScratch === undefined ? ipc.slice() : ipc, parameters)
   }
 
   private async publish (outputId: string, ipc: Uint8Array, parameters: Parameters): Promise<void> {
@@ -388,7 +399,8 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
     const meta: Metadata = { timestamp: this.hlc.now(), seq, peer: this.config.peer, epoch: this.config.epoch, parameters }
     // No per-put encoding: the publisher was declared with it and the router applies it (zenoh-ts
     // would serialize it again for every sample). The attachment is handed over without zenoh-ts's
-    // Uint8Array.from copy: zenoh-ts copies it into the outgoing frame before put() first yields.
+    // Uint8Array.from copy: zenoh-ts copies it into the outgoing frame before put() first yields,
+    // or, sent from its pieces, it is packed into bytes msgpackr never writes again.
     await (this.publishers.get(outputId) as Publisher).put(zbytesView(ipc), { attachment: zbytesView(encodeMetadata(meta)) })
     this.counters.sent++
   }
