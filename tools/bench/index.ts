@@ -10,8 +10,18 @@ import { MEASURES, type Row } from './measures.ts'
 import { createContext } from './context.ts'
 import { killAll } from './procs.ts'
 import { tuneHeapForRelaying } from '../../peer/runtime/v8-heap.ts'
+import { spawnSync } from 'node:child_process'
+import { PEER_MALLOC_TUNABLES } from '../../peer/runtime/malloc.ts'
 
 async function main (): Promise<void> {
+  // Every process of the run — the peers and node processes, and the baselines' (mosquitto, the
+  // echo servers, their clients, this one) — runs with the glibc malloc settings bin/peer gives a
+  // peer (peer/runtime/malloc.ts; bench/README.md, Paths). A GLIBC_TUNABLES already set is kept.
+  if (process.env.GLIBC_TUNABLES === undefined) {
+    const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, GLIBC_TUNABLES: PEER_MALLOC_TUNABLES } })
+    process.exitCode = r.status ?? 1
+    return
+  }
   // every process of the link measures runs with the peer's V8 heap setting (bench/README.md, Paths)
   tuneHeapForRelaying()
   const { values } = parseArgs({ options: { quick: { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' } }, allowPositionals: false })
