@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto'
 import type { WebSocket } from 'ws'
 import { KeyExpr } from '@eclipse-zenoh/zenoh-ts'
 import type { Logger } from '../../common/log.ts'
-import { corkForTurn, socketOfWs, type CorkableSocket } from '../../common/cork.ts'
+import { corkForTurn, socketOfWs } from '../../common/cork.ts'
+import { writeWsMessage } from '../../common/ws-message.ts'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { Outbox } from './outbox.ts'
 import { DEFAULT_ENCODING, In, IN_MAX, Out, Reader, WireError, type Writer, type Encoding, SEQ_FLAG, patchU32 } from './wire.ts'
@@ -64,7 +65,7 @@ export class Session {
           const sock = socketOfWs(ws)
           corkForTurn(sock)
           if (f instanceof Uint8Array) ws.send(f, { binary: true }, () => done())
-          else if (writePieces(ws, sock, f, done)) core.counters.samplesInPieces++
+          else if (writeWsMessage(ws, sock, f, false, done)) core.counters.samplesInPieces++
           else ws.send(f.subarray(), { binary: true }, () => done())
         },
       },
@@ -536,7 +537,7 @@ export function sampleQos (qos: number): number {
 
 /**
  * A frame for a client: whole, or the pieces of one message (a large sample: header, payload,
- * tail), written to the client's socket without being joined (`writePieces`).
+ * tail), written to the client's socket without being joined (common/ws-message.ts).
  */
 export type ClientFrame = Uint8Array | Uint8ArrayList
 
@@ -566,33 +567,6 @@ export function forSubscriber (frame: ClientFrame, id: number): ClientFrame {
   const h = (head as Uint8Array).slice()
   patchU32(h, 1, id)
   return new Uint8ArrayList(h, ...rest)
-}
-
-const OPEN = 1
-
-type WritableSocket = CorkableSocket & { write(b: Uint8Array, cb?: () => void): boolean }
-
-/**
- * One binary WebSocket message written from its pieces: RFC 6455 §5.2 server → client frames are
- * unmasked, so a message is a 2–10 byte header followed by the bytes, and the payload goes from the
- * mesh frame it arrived in straight to the socket. Written beside `ws`'s own sends on the same
- * socket, which keeps their order only while no extension is negotiated (the endpoint runs without
- * per-message deflate): `ws` then writes every frame synchronously and queues nothing. Returns false,
- * writing nothing, when that does not hold or there is no open socket (an in-process client).
- */
-function writePieces (ws: WebSocket, sock: CorkableSocket | null | undefined, f: Uint8ArrayList, done: () => void): boolean {
-  if (sock === null || sock === undefined || !('write' in sock) || ws.readyState !== OPEN || ws.extensions !== '') return false
-  const out = sock as WritableSocket
-  const n = f.byteLength
-  let h: Uint8Array
-  if (n < 126) h = Uint8Array.of(0x82, n)
-  else if (n < 0x10000) h = Uint8Array.of(0x82, 126, n >>> 8, n & 0xff)
-  else h = Uint8Array.of(0x82, 127, 0, 0, 0, 0, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff)
-  out.write(h)
-  const bufs = [...f]
-  for (let i = 0; i < bufs.length - 1; i++) out.write(bufs[i] as Uint8Array)
-  out.write(bufs[bufs.length - 1] as Uint8Array, done)
-  return true
 }
 
 export function encodeLivelinessSample (w: Writer, key: string, kind: number): Uint8Array {

@@ -19,7 +19,7 @@ import { createLogger, type Logger } from '../../common/log.ts'
 import { ARROW_STREAM_ENCODING, nodeAliveKey, nodeKey, outputKey } from '../../mesh/zenoh/keys.ts'
 import { decodeIpc, decodeMetadata, decodeValue, emptyValue, encodeData, encodeMetadata, validParameters } from './codec.ts'
 import { readNodeConfig } from './config.ts'
-import { openZenohSession, writesPieces, zbytesView } from './socket.ts'
+import { openZenohSession, zbytesView } from './socket.ts'
 import { shareLargePayloads } from './zero-copy.ts'
 import { DataPlaneConnectError, InvalidIpcError, InvalidParametersError, NodeClosedError, UnknownOutputError } from './errors.ts'
 import { InputEvents } from './events.ts'
@@ -142,7 +142,7 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
       throw err instanceof DataPlaneConnectError ? err : new DataPlaneConnectError(cfg.zenoh, { cause: err })
     }
     const node = new Node(cfg, session, logger, options.keepRaw === true)
-    const shared = shareLargePayloads(session, node.counters, writesPieces)
+    const shared = shareLargePayloads(session, node.counters)
     if (shared === undefined) logger.warn('zenoh-ts internals differ from 1.10: large payloads are copied on send and receive (peer/node-sdk/zero-copy.ts)')
     else if (shared.sendsInPieces) node.sendScratch = undefined
     try {

@@ -12,7 +12,9 @@
  */
 import { Config, Session, ZBytes } from '@eclipse-zenoh/zenoh-ts'
 import { WebSocket as WsWebSocket } from 'ws'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { corkForTurn, socketOfWs } from '../../common/cork.ts'
+import { writeWsMessage } from '../../common/ws-message.ts'
 
 const zeroMask = (mask: Uint8Array): Uint8Array => mask.fill(0)
 
@@ -24,51 +26,20 @@ class LoopbackWebSocket extends WsWebSocket {
     this.on('error', () => {})
     // Frames sent in one turn of the event loop leave in one system call (common/cork.ts). An own
     // property rather than an override: `send` is overloaded in the ws typings.
-    // A MessagePieces (zero-copy.ts) is written as one WebSocket message from its pieces.
+    // A Uint8ArrayList (a message in pieces, zero-copy.ts) is written as one WebSocket message.
     const send = this.send.bind(this) as (...args: unknown[]) => void
     this.send = ((...args: unknown[]) => {
       const sock = socketOfWs(this)
       corkForTurn(sock)
       const m = args[0]
-      if (!(m instanceof MessagePieces)) send(...args)
-      else if (!writeClientPieces(this, sock, m)) send(m.join(), ...args.slice(1))
+      if (!(m instanceof Uint8ArrayList)) send(...args)
+      else if (!writeWsMessage(this, sock, m, true)) send(m.subarray(), ...args.slice(1))
     }) as WsWebSocket['send']
   }
 }
 
-/** Whether `ws` is a loopback socket of ours, which writes MessagePieces. */
+/** Whether `ws` is a loopback socket of ours, which writes a message given in pieces (a Uint8ArrayList). */
 export function writesPieces (ws: unknown): boolean { return ws instanceof LoopbackWebSocket }
-
-/** One outgoing message as the pieces zenoh-ts serialized it (zero-copy.ts), written as one WebSocket message. */
-export class MessagePieces {
-  constructor (readonly parts: readonly Uint8Array[], readonly byteLength: number) {}
-  /** The message as one array (for a socket that cannot write pieces). */
-  join (): Uint8Array {
-    const out = new Uint8Array(this.byteLength)
-    let off = 0
-    for (const p of this.parts) { out.set(p, off); off += p.byteLength }
-    return out
-  }
-}
-
-/**
- * Writes `m` as one binary WebSocket frame straight to the TCP socket, beside `ws`'s own sends.
- * Order is kept because `ws` queues nothing without per-message deflate (checked: no extension
- * negotiated), so every earlier send is already in the socket. A client frame must be masked: the
- * all-zero key leaves the bytes as they are, as for every other frame of this socket.
- */
-function writeClientPieces (ws: WsWebSocket, sock: unknown, m: MessagePieces): boolean {
-  if (sock === null || sock === undefined || ws.readyState !== WsWebSocket.OPEN || ws.extensions !== '') return false
-  const out = sock as { write(b: Uint8Array): boolean }
-  const n = m.byteLength
-  let h: Uint8Array
-  if (n < 126) h = Uint8Array.of(0x82, 0x80 | n, 0, 0, 0, 0)
-  else if (n < 0x10000) h = Uint8Array.of(0x82, 0x80 | 126, n >>> 8, n & 0xff, 0, 0, 0, 0)
-  else h = Uint8Array.of(0x82, 0x80 | 127, 0, 0, 0, 0, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff, 0, 0, 0, 0)
-  out.write(h)
-  for (const p of m.parts) out.write(p)
-  return true
-}
 
 export function isLoopbackUrl (url: string): boolean {
   try {

@@ -8,7 +8,7 @@
  * page-faulted in), two thirds of each node process's CPU in the 1 MiB end-to-end throughput
  * measure. This module hooks the session instance (never zenoh-ts's modules):
  *
- * - send: from PIECES_FROM bytes on, the serializer's pieces go to the link as one `MessagePieces`,
+ * - send: from PIECES_FROM bytes on, the serializer's pieces go to the link as one Uint8ArrayList,
  *   which the loopback WebSocket (socket.ts) writes as one WebSocket message. zenoh-ts's own link
  *   code still runs (its open check and its back-pressure wait on `bufferedAmount`), so message
  *   order and back-pressure are unchanged.
@@ -23,8 +23,9 @@
  */
 import type { Sample, Session, ZBytes } from '@eclipse-zenoh/zenoh-ts'
 import { ZBytesSerializer } from '@eclipse-zenoh/zenoh-ts/ext'
-import { Out, Reader } from '../../mesh/zenoh/wire.ts'
-import { MessagePieces, zbytesView } from './socket.ts'
+import { Out, Reader, WireError } from '../../mesh/zenoh/wire.ts'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { writesPieces, zbytesView } from './socket.ts'
 
 /** Messages and payloads from this size on take the paths without copies (as the router's, mesh/zenoh/session.ts). */
 export const PIECES_FROM = 16 * 1024
@@ -59,15 +60,15 @@ function innerOf (session: Session): InnerShape | undefined {
 }
 
 /**
- * Installs the hooks on `session`. `canWritePieces`: the session's WebSocket writes MessagePieces
- * (the loopback socket); without it only the receive side is hooked. Returns undefined when
+ * Installs the hooks on `session`. The send side only where the session's WebSocket writes messages
+ * in pieces (the loopback socket, socket.ts); the receive side always. Returns undefined when
  * zenoh-ts's internals are not as expected (nothing is hooked then). With `sendsInPieces`, bytes
  * handed to put() must not change afterwards: they are written after put() returned.
  */
-export function shareLargePayloads (session: Session, counters: ZeroCopyCounters, canWritePieces: (ws: unknown) => boolean): { sendsInPieces: boolean } | undefined {
+export function shareLargePayloads (session: Session, counters: ZeroCopyCounters): { sendsInPieces: boolean } | undefined {
   const inner = innerOf(session)
   if (inner === undefined) return undefined
-  const sendsInPieces = canWritePieces(inner.link.ws)
+  const sendsInPieces = writesPieces(inner.link.ws)
   if (sendsInPieces) {
     inner.sendMessage = async function (this: InnerShape, msg: OutMessage): Promise<void> {
       const s = new ZBytesSerializer()
@@ -76,7 +77,7 @@ export function shareLargePayloads (session: Session, counters: ZeroCopyCounters
       const { data, len } = s as unknown as { data: Uint8Array[], len: number }
       if (len < PIECES_FROM) { await this.link.send(s.toBytes()); return }
       counters.sentInPieces++
-      await this.link.send(new MessagePieces(data, len))
+      await this.link.send(new Uint8ArrayList(...data))
     }
   }
   const received = inner.onMessageReceived
@@ -121,7 +122,8 @@ export function cutPayload (msg: Uint8Array): { id: number, payload: Uint8Array,
     rest[at] = 0 // payload length 0
     rest.set(tail, at + 1)
     return { id, payload, rest }
-  } catch {
-    return undefined
+  } catch (err) {
+    if (err instanceof WireError) return undefined
+    throw err
   }
 }
