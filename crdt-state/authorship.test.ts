@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import * as A from '@automerge/automerge'
 import { silentLogger } from '../common/log.ts'
-import { createHash } from 'node:crypto'
-import { changeChunkHash, createChangeVerifier, documentChunkHeads, heldBy, splitChunks } from './authorship.ts'
+import { createChangeVerifier, heldBy } from './authorship.ts'
 import { GENESIS_ACTOR, genesisChange, genesisHash } from './genesis.ts'
 import { newTestMember, TestRoster } from './testing.ts'
 
@@ -165,76 +164,6 @@ describe('authorship checks before merge', () => {
     expect(v.check(firstMsg)).toMatchObject({ ok: false, reason: 'revoked', detail: expect.stringContaining('queued earlier') })
   })
 
-  it('skips the changes the document already holds, only exact copies of them, and counts them', () => {
-    const { roster, verifierFor } = setup()
-    const m = roster.add(newTestMember())
-    const w0 = fromGenesis()
-    let w = certifiedWrite(w0, TestRoster.certify(m, actorOf(w0)), 'a', '1')
-    for (let i = 0; i < 3; i++) w = A.change(w, x => { (x.claims as Record<string, unknown>)[`c${i}`] = new A.ImmutableString(`value-${i}`) })
-    w = A.change(w, x => { (x.claims as Record<string, unknown>).big = new A.ImmutableString('x'.repeat(10_000)) })
-    const all = A.getChanges(fromGenesis(), A.clone(w))
-    expect(all.map(c => c[8])).toEqual([1, 1, 1, 1, 1]) // uncompressed change chunks, as automerge syncs them
-    for (const c of all) expect(changeChunkHash(c)).toBe(A.decodeChange(c).hash)
-
-    // this peer holds all but the last change
-    const mine = A.applyChanges(fromGenesis(), all.slice(0, 4))[0]
-    const msg = (changes: Uint8Array[]): Uint8Array => A.encodeSyncMessage({ heads: A.getHeads(w), need: [], have: [], changes })
-    expect(verifierFor(() => mine).check(msg(all))).toEqual({ ok: true, newChanges: 1, waiting: 0, held: 4, heads: A.getHeads(w) })
-    // the same five back to back in one entry, as automerge sends them
-    const joined = new Uint8Array(all.reduce((n, c) => n + c.length, 0))
-    all.reduce((off, c) => { joined.set(c, off); return off + c.length }, 0)
-    expect(splitChunks(joined)).toHaveLength(5)
-    expect(verifierFor(() => mine).check(msg([joined]))).toMatchObject({ ok: true, newChanges: 1, held: 4 })
-
-    // A held change with one byte of its value changed is not a copy: it is decoded and judged.
-    const held = all[1] as Uint8Array
-    const at = Buffer.from(held).indexOf('value-0')
-    expect(at).toBeGreaterThan(0)
-    const altered = held.slice()
-    altered[at + 6] = '9'.charCodeAt(0)
-    const verdict = verifierFor(() => mine).check(msg([altered]))
-    expect(verdict).not.toMatchObject({ held: 1 })
-    // Its actor is certified in `mine`, so an intact altered change would pass as new; a revoked key's would not.
-    roster.revoked.add(m.publicKeyHex)
-    expect(verifierFor(() => mine).check(msg([held]))).toMatchObject({ ok: true, newChanges: 0, held: 1 })
-    expect(verifierFor(() => mine).check(msg([altered]))).toMatchObject({ ok: false })
-  })
-
-  it('skips a whole document whose heads are held, which Automerge ignores too, however the chunk was made', () => {
-    const { roster, verifierFor } = setup()
-    const m = roster.add(newTestMember())
-    const w0 = fromGenesis()
-    let mine = certifiedWrite(w0, TestRoster.certify(m, actorOf(w0)), 'a', '1')
-    for (let i = 0; i < 5; i++) mine = A.change(mine, x => { (x.claims as Record<string, unknown>)[`c${i}`] = new A.ImmutableString(`v${i}`) })
-    const doc = (d: A.Doc<Doc>): Uint8Array => A.encodeSyncMessage({ heads: A.getHeads(d), need: [], have: [], changes: [A.save(d)] })
-    expect(documentChunkHeads(A.save(mine))).toEqual(A.getHeads(mine))
-    expect(verifierFor(() => mine).check(doc(mine))).toMatchObject({ ok: true, newChanges: 0, held: 1 })
-
-    // A document holding one more change by an uncertified actor is loaded and refused...
-    const evil = A.change(A.clone(mine, { actor: 'ee'.repeat(16) }), x => { (x.claims as Record<string, unknown>).evil = new A.ImmutableString('{}') })
-    expect(verifierFor(() => mine).check(doc(evil))).toMatchObject({ ok: false, reason: 'unknown-actor' })
-    // ...and the same bytes declaring the heads this peer holds (checksum made to match) are skipped,
-    // because Automerge merges nothing of such a chunk: the evil change does not arrive.
-    const forged = A.save(evil).slice()
-    const [evilHead] = A.getHeads(evil)
-    const at = Buffer.from(forged).indexOf(Buffer.from(evilHead as string, 'hex'))
-    expect(at).toBeGreaterThan(0)
-    const [mineHead] = A.getHeads(mine)
-    forged.set(Buffer.from(mineHead as string, 'hex'), at)
-    const badSum = forged.slice()
-    forged.set(createHash('sha256').update(forged.subarray(8)).digest().subarray(0, 4), 4)
-    expect(documentChunkHeads(forged)).toEqual([mineHead])
-    const forgedMsg = A.encodeSyncMessage({ heads: A.getHeads(evil), need: [], have: [], changes: [forged] })
-    expect(verifierFor(() => mine).check(forgedMsg)).toMatchObject({ ok: true, newChanges: 0, held: 1 })
-    const [after] = A.receiveSyncMessage(A.clone(mine), A.initSyncState(), forgedMsg)
-    expect(A.hasHeads(after, [evilHead as string])).toBe(false)
-    expect((after.claims as Record<string, unknown>).evil).toBeUndefined()
-    // With a checksum that does not match, the heads are not read: the chunk is loaded, and refused.
-    expect(documentChunkHeads(badSum)).toBeUndefined()
-    const badMsg = A.encodeSyncMessage({ heads: A.getHeads(evil), need: [], have: [], changes: [badSum] })
-    expect(verifierFor(() => mine).check(badMsg)).toMatchObject({ ok: false })
-  })
-
   it('refuses undecodable sync data without throwing', () => {
     const { verifierFor } = setup()
     const mine = fromGenesis()
@@ -266,28 +195,5 @@ describe('heldBy', () => {
     // hashes it was not told about up front get the same answer
     const late = heldBy(doc as A.Doc<unknown>, [])
     for (const h of asked) expect(late(h), h).toBe(A.hasHeads(doc, [h]))
-  })
-
-  it('answers the same with nothing queued, where it looks nothing up one by one', () => {
-    let doc = fromGenesis()
-    for (let i = 0; i < 5; i++) doc = A.change(doc, d => { (d.members as Record<string, unknown>)[`k${i}`] = new A.ImmutableString(`v${i}`) })
-    const merged = A.getChangesMetaSince(doc, []).map(m => m.hash)
-    const unknown = ['ab'.repeat(32), 'cd'.repeat(32)]
-    expect(A.getMissingDeps(doc, [])).toEqual([])
-    const backend = A.getBackend(doc) as unknown as { getChangeMetaByHash: (h: string) => unknown }
-    const lookup = backend.getChangeMetaByHash
-    let lookups = 0
-    backend.getChangeMetaByHash = (h: string) => { lookups++; return lookup.call(backend, h) }
-    try {
-      const held = heldBy(doc as A.Doc<unknown>, [...merged, ...unknown])
-      expect(merged.every(h => held(h))).toBe(true)
-      expect(unknown.some(h => held(h))).toBe(false)
-      expect(lookups).toBe(0)
-      // a hash not asked up front is looked up
-      expect(heldBy(doc as A.Doc<unknown>, [])(merged[1] as string)).toBe(true)
-      expect(lookups).toBe(1)
-    } finally {
-      backend.getChangeMetaByHash = lookup
-    }
   })
 })

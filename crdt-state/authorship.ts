@@ -8,7 +8,6 @@
  * can still load the history. The genesis actor may only ever have authored the genesis change.
  * A message with any unacceptable new change is refused as a whole.
  */
-import { createHash } from 'node:crypto'
 import * as A from '@automerge/automerge'
 import type { Logger } from '../common/log.ts'
 import { GENESIS_ACTOR, sectionObjectIds } from './genesis.ts'
@@ -20,8 +19,7 @@ export type RejectReason = keyof SwarmDocumentCounters['rejectedChanges']
 /** `waiting`: changes let through unjudged because neither their dependencies nor their actor's certificate have arrived. */
 export type Rejection = { ok: false, reason: RejectReason, actor?: string, detail: string }
 /** `heads`: the heads the sender advertised in the message. */
-/** `held`: chunks the document already had (changes, or whole documents whose heads it holds), skipped unread. */
-export type Verdict = { ok: true, newChanges: number, waiting?: number, held: number, heads: string[] } | Rejection
+export type Verdict = { ok: true, newChanges: number, waiting?: number, heads: string[] } | Rejection
 
 interface ChangeMeta { actor: string, seq: number, hash: string }
 
@@ -66,67 +64,17 @@ export function splitChunks (bytes: Uint8Array): Uint8Array[] {
 }
 
 /**
- * The hash Automerge gives an uncompressed change chunk: SHA-256 of everything after the magic bytes
- * and the checksum (type, length, body). Computing it costs ~2 µs; decoding the change ~240 µs.
- */
-export function changeChunkHash (chunk: Uint8Array): string {
-  return createHash('sha256').update(chunk.subarray(CHUNK_TYPE_OFFSET)).digest('hex')
-}
-
-/**
- * The heads a whole-document chunk declares (its body starts with the actor table, then the heads),
- * or undefined when the chunk does not frame cleanly or its checksum is wrong. Reading them costs a
- * hash of the chunk; loading the document, ~1 ms per 10 KB.
- */
-export function documentChunkHeads (chunk: Uint8Array): string[] | undefined {
-  if (chunk.length < CHUNK_TYPE_OFFSET + 2 || chunk[CHUNK_TYPE_OFFSET] !== CHUNK_DOCUMENT) return undefined
-  let p = CHUNK_TYPE_OFFSET + 1
-  const uleb = (): number | undefined => {
-    let v = 0
-    for (let shift = 0; shift <= 28; shift += 7) {
-      if (p >= chunk.length) return undefined
-      const b = chunk[p++] as number
-      v += (b & 0x7f) * 2 ** shift
-      if ((b & 0x80) === 0) return v
-    }
-    return undefined
-  }
-  const bodyLen = uleb()
-  if (bodyLen === undefined || p + bodyLen !== chunk.length) return undefined
-  const sum = createHash('sha256').update(chunk.subarray(CHUNK_TYPE_OFFSET)).digest()
-  for (let i = 0; i < 4; i++) if (sum[i] !== chunk[4 + i]) return undefined
-  const actors = uleb()
-  if (actors === undefined) return undefined
-  for (let i = 0; i < actors; i++) {
-    const len = uleb()
-    if (len === undefined || p + len > chunk.length) return undefined
-    p += len
-  }
-  const count = uleb()
-  if (count === undefined || p + 32 * count > chunk.length) return undefined
-  const heads: string[] = []
-  for (let i = 0; i < count; i++, p += 32) heads.push(Buffer.from(chunk.buffer, chunk.byteOffset + p, 32).toString('hex'))
-  return heads
-}
-
-/**
  * Whether the document's history holds each hash: the answer of `A.hasHeads(doc, [hash])` (a change
  * queued for missing dependencies is not held), for a whole batch. hasHeads rebuilds every change it
- * is asked about (~110 µs each on a 1 MB document), and so does a lookup of its metadata. One
- * getMissingDeps call lists which of the hashes the document lacks, queued changes excepted; when
- * nothing is queued (getMissingDeps of no heads lists nothing: a queued change always lacks some
- * dependency that is neither held nor queued), every other hash asked is held. Only with a queue,
- * or for hashes not asked up front, is each looked up.
+ * is asked about (~110 µs each on a 1 MB document); one getMissingDeps call answers every hash it
+ * lists as missing (~5 µs each), and only the others (held, or queued) are looked up one by one.
  */
 export function heldBy (doc: A.Doc<unknown>, hashes: string[]): (hash: string) => boolean {
   const answers = new Map<string, boolean>()
-  const asked = new Set(hashes)
   let missing: Set<string> | undefined
-  let queueEmpty = false
   let backend: { getChangeMetaByHash?: (h: string) => unknown } | undefined
   try {
-    missing = new Set(A.getMissingDeps(doc, [...asked]))
-    queueEmpty = A.getMissingDeps(doc, []).length === 0
+    missing = new Set(A.getMissingDeps(doc, [...new Set(hashes)]))
     backend = A.getBackend(doc) as unknown as typeof backend
   } catch {
     missing = undefined
@@ -136,7 +84,6 @@ export function heldBy (doc: A.Doc<unknown>, hashes: string[]): (hash: string) =
     if (known !== undefined) return known
     let answer: boolean
     if (missing?.has(hash) === true) answer = false
-    else if (missing !== undefined && queueEmpty && asked.has(hash)) answer = true
     else if (missing !== undefined && typeof backend?.getChangeMetaByHash === 'function') answer = backend.getChangeMetaByHash(hash) !== null
     else answer = A.hasHeads(doc, [hash])
     answers.set(hash, answer)
@@ -281,7 +228,7 @@ export function createChangeVerifier (deps: {
       try { decoded = A.decodeSyncMessage(syncData) } catch (err) {
         return { ok: false, reason: 'malformed', detail: `undecodable sync message: ${(err as Error).message}` }
       }
-      if (decoded.changes.length === 0) return { ok: true, newChanges: 0, held: 0, heads: decoded.heads }
+      if (decoded.changes.length === 0) return { ok: true, newChanges: 0, heads: decoded.heads }
       const current = deps.currentDoc()
       const ev: Evidence = { certs: new Map(), revocations: new Map(), wholes: [] }
       const standings = new Map<string, KeyStanding>()
@@ -292,23 +239,8 @@ export function createChangeVerifier (deps: {
         // copy: certificates and revocations a message introduces are read from its changes' ops,
         // which is sound because both are signed and verified on their own.
         const incoming: Array<ChangeMeta & { deps: string[] }> = []
-        const chunks = decoded.changes.flatMap(splitChunks)
-        // After a partition every member sends the same changes (each sync state only knows what this
-        // peer had before): a change already in the document is not decoded again. Only an exact copy
-        // of a held change's bytes has its hash, and those bytes are that change, judged before. A
-        // whole document whose declared heads are all held is skipped the same way: Automerge itself
-        // ignores such a chunk when it merges into a document that is not empty (ours always holds
-        // genesis), so nothing in it can be merged unjudged (test: "a whole document ... ignored").
-        const plain = chunks.map(c => c[CHUNK_TYPE_OFFSET] === CHUNK_CHANGE ? changeChunkHash(c) : undefined)
-        const docHeads = chunks.map(c => c[CHUNK_TYPE_OFFSET] === CHUNK_DOCUMENT ? documentChunkHeads(c) : undefined)
-        let skippedHeld = 0
-        const heldBefore = heldBy(current, [...plain.filter(h => h !== undefined), ...docHeads.flatMap(h => h ?? [])])
-        for (const [i, chunk] of chunks.entries()) {
+        for (const chunk of decoded.changes.flatMap(splitChunks)) {
           const type = chunk[CHUNK_TYPE_OFFSET]
-          const known = plain[i]
-          if (known !== undefined && heldBefore(known)) { skippedHeld++; continue }
-          const heads = docHeads[i]
-          if (heads !== undefined && heads.every(heldBefore)) { skippedHeld++; continue }
           try {
             if (type === CHUNK_CHANGE || type === CHUNK_COMPRESSED_CHANGE) {
               const d = A.decodeChange(chunk)
@@ -382,7 +314,7 @@ export function createChangeVerifier (deps: {
           logger.warn({ actor: oldest }, 'forgot queued changes of an uncertified actor (table full)')
         }
         if (nowWaiting.length > 0) logger.debug({ waiting: nowWaiting.length }, 'changes of not yet certified actors wait for their dependencies')
-        return { ok: true, newChanges: fresh.length - nowWaiting.length, waiting: nowWaiting.length, held: skippedHeld, heads: decoded.heads }
+        return { ok: true, newChanges: fresh.length - nowWaiting.length, waiting: nowWaiting.length, heads: decoded.heads }
       } finally {
         // wasm memory is not garbage-collected promptly; a whole-document chunk is as large as the document.
         for (const whole of ev.wholes) A.free(whole)

@@ -201,15 +201,6 @@ export interface SwarmDocumentCounters {
   sendDropped: Record<SendDropReason, number>
   /** Rejected changes by reason (each rejected sync message counts once, under its first failing change). */
   rejectedChanges: Record<'unknown-actor' | 'revoked' | 'not-member' | 'forged-genesis' | 'malformed', number>
-  /** Changes received that were new to the document and judged (authorship checks). */
-  changesIn: number
-  /**
-   * Chunks received that the document already held, skipped without decoding: changes, and whole
-   * documents whose heads it holds (Automerge ignores those too). Other members send what this peer
-   * lacked by their last knowledge of it, so after a partition every member across it sends the
-   * same changes, as a whole document when they are over a third of its history.
-   */
-  heldChunksIn: number
   /** Channels closed because a newer channel to the same peer replaced them. */
   channelsReplaced: number
   /** Channels refused: their peer is cooling down after sending unauthorized changes, or has too many open. */

@@ -11,7 +11,7 @@ const DOC = 'docid'
 function adapter (peerId: string, sendQueueFrames = 4, helloTimeoutMs = 10_000): ChannelNetworkAdapter {
   const a = new ChannelNetworkAdapter({ peerId, documentId: DOC, maxFrameBytes: 1024, sendQueueFrames, rejectCooldownMs: 60_000, helloTimeoutMs }, {
     logger: silentLogger(),
-    authorize: () => ({ ok: true, newChanges: 0, held: 0, heads: [] }),
+    authorize: () => ({ ok: true, newChanges: 0, heads: [] }),
   })
   a.connect(peerId as PeerId, {})
   return a
@@ -138,7 +138,7 @@ describe('channel network adapter', () => {
       const held = { synced: false }
       const a = new ChannelNetworkAdapter({ peerId: 'me', documentId: DOC, maxFrameBytes: 1024, sendQueueFrames: 4, rejectCooldownMs: 60_000, initialSyncTimeoutMs: timeoutMs }, {
         logger: silentLogger(),
-        authorize: () => ({ ok: true, newChanges: 0, held: 0, heads: ['h1'] }),
+        authorize: () => ({ ok: true, newChanges: 0, heads: ['h1'] }),
         hasHeads: heads => held.synced && heads.includes('h1'),
       })
       a.connect('me' as PeerId, {})

@@ -88,8 +88,6 @@ export function newCounters (): SwarmDocumentCounters {
     dropped: { oversized: 0, malformed: 0, 'before-hello': 0, 'spoofed-sender': 0, 'wrong-target': 0, 'foreign-document': 0, 'unsupported-type': 0, unauthorized: 0 },
     sendDropped: { 'no-route': 0, oversized: 0, overflow: 0 },
     rejectedChanges: { 'unknown-actor': 0, revoked: 0, 'not-member': 0, 'forged-genesis': 0, malformed: 0 },
-    changesIn: 0,
-    heldChunksIn: 0,
     channelsReplaced: 0,
     channelsRefused: 0,
   }
@@ -335,8 +333,6 @@ export class ChannelNetworkAdapter extends NetworkAdapter {
             return
           }
           heads = verdict.heads
-          this.counters.changesIn += verdict.newChanges
-          this.counters.heldChunksIn += verdict.held
         }
         if (link !== this.peers.get(peer)?.active) {
           // In flight on a channel that just lost the duplicate-channel ranking; the repo resyncs on the kept one.

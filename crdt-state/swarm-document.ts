@@ -354,8 +354,6 @@ function addCounters (into: SwarmDocumentCounters, from: SwarmDocumentCounters):
   into.framesOut += from.framesOut
   into.bytesIn += from.bytesIn
   into.bytesOut += from.bytesOut
-  into.changesIn += from.changesIn
-  into.heldChunksIn += from.heldChunksIn
   into.channelsReplaced += from.channelsReplaced
   into.channelsRefused += from.channelsRefused
   for (const k of Object.keys(from.dropped) as Array<keyof SwarmDocumentCounters['dropped']>) into.dropped[k] += from.dropped[k]
