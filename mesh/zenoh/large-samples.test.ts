@@ -7,7 +7,7 @@
 import { describe, expect, test } from 'vitest'
 import { ZBytes, type Sample } from '@eclipse-zenoh/zenoh-ts'
 import { Inbox, openSession, startRouter } from './test-helpers.ts'
-import { SAMPLE_PIECES_FROM } from './session.ts'
+import { PIECES_FROM } from './wire.ts'
 import { In, Out, Reader, Writer } from './wire.ts'
 
 const pattern = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff)
@@ -37,7 +37,7 @@ describe('large samples to clients', () => {
     expect(await acks.next()).toBe(3)
 
     // small (ws writes it) / below / at the pieces threshold / 16-bit / 64-bit WebSocket lengths / small again
-    const sizes = [10, SAMPLE_PIECES_FROM - 1, SAMPLE_PIECES_FROM, 40_000, 65_530, 300_000, 1 << 20, 7]
+    const sizes = [10, PIECES_FROM - 1, PIECES_FROM, 40_000, 65_530, 300_000, 1 << 20, 7]
     for (const [i, n] of sizes.entries()) {
       await pub.put(`big/${i}`, new ZBytes(pattern(n, i)), { encoding: 'application/vnd.apache.arrow.stream', attachment: `att-${i}` })
     }
@@ -57,6 +57,6 @@ describe('large samples to clients', () => {
     }
     expect(router.counters.samplesDelivered).toBe(sizes.length * 3)
     // the large ones went to the two WebSocket subscribers from their pieces, not joined
-    expect(router.counters.samplesInPieces).toBe(sizes.filter(n => n >= SAMPLE_PIECES_FROM).length * 2)
+    expect(router.counters.samplesInPieces).toBe(sizes.filter(n => n >= PIECES_FROM).length * 2)
   })
 })

@@ -10,7 +10,7 @@ import { corkForTurn, socketOfWs } from '../../common/cork.ts'
 import { writeWsMessage } from '../../common/ws-message.ts'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { Outbox } from './outbox.ts'
-import { DEFAULT_ENCODING, In, IN_MAX, Out, Reader, WireError, type Writer, type Encoding, SEQ_FLAG, patchU32 } from './wire.ts'
+import { DEFAULT_ENCODING, In, IN_MAX, Out, Reader, WireError, type Writer, type Encoding, SEQ_FLAG, patchU32, PIECES_FROM } from './wire.ts'
 import type { LocalLivSub, LocalPublisher, LocalQbl, LocalQuerier, LocalSub, LocalToken, MatchListener, QueryData, QuerySink, ReplyData, Sample } from './types.ts'
 import type { RouterCore } from './router.ts'
 
@@ -541,11 +541,8 @@ export function sampleQos (qos: number): number {
  */
 export type ClientFrame = Uint8Array | Uint8ArrayList
 
-/** Samples with payloads from this size on reach WebSocket clients in pieces (no copy of the payload). */
-export const SAMPLE_PIECES_FROM = 16 * 1024
-
 /**
- * InSample frame for subscriber `id` (offset 1). A payload from SAMPLE_PIECES_FROM on is not
+ * InSample frame for subscriber `id` (offset 1). A payload from PIECES_FROM on is not
  * copied into it: the frame is then [header, payload, tail] (a VGA frame, ~0.9 MB, was copied once
  * more in every peer that delivered it). `forSubscriber` makes the same frame for another subscriber.
  */
@@ -553,7 +550,7 @@ export function encodeSampleFrame (w: Writer, s: Sample, id: number): ClientFram
   w.header(Out.InSample).u32(id).str(s.key).len(s.payload.byteLength)
   const at = w.pos
   w.u8(s.kind).encoding(s.enc).optBytes(s.att).optTimestamp(s.ts).u8(sampleQos(s.qos))
-  return s.payload.byteLength >= SAMPLE_PIECES_FROM ? w.takeAround(at, s.payload) : w.takeWith(at, s.payload)
+  return s.payload.byteLength >= PIECES_FROM ? w.takeAround(at, s.payload) : w.takeWith(at, s.payload)
 }
 
 /** `frame` (from encodeSampleFrame) addressed to subscriber `id`: the header is copied, a payload in pieces is shared. */

@@ -70,6 +70,14 @@ export const Out = {
 
 export const SEQ_FLAG = 0x80
 
+/**
+ * Messages and payloads from this size on travel between the router and its WebSocket clients in
+ * pieces, both ways: the router writes a large sample without joining its payload in
+ * (session.ts), and the node SDK sends from the serializer's pieces and receives the payload as a
+ * view (peer/node-sdk/zero-copy.ts).
+ */
+export const PIECES_FROM = 16 * 1024
+
 /** Thrown by the reader on a truncated or malformed frame; caught per frame, never escapes a session. */
 export class WireError extends Error {
   override name = 'WireError'

@@ -106,13 +106,13 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
   /** Peers holding a live instance of each upstream node (liveliness tokens). */
   private readonly upstream = new Map<string, Set<string>>()
   private readonly seqs = new Map<string, number>()
-  /** The Arrow IPC stream of the send in progress (see send()). */
+  /** The buffer every send() encodes into while zenoh-ts copies each message before put() first yields (see send()). */
+  private readonly sendScratch = { buf: new Uint8Array(0) }
   /**
-   * The buffer every send() encodes into while zenoh-ts copies each message before put() first
-   * yields; undefined once zero-copy.ts sends large messages from their pieces (they are then
-   * written after put() returned, so each send encodes into bytes of its own).
+   * zero-copy.ts sends large messages from their pieces: they are written after put() returned, so
+   * the bytes handed to put() must stay as they are (no shared scratch, callers' bytes copied).
    */
-  private sendScratch: { buf: Uint8Array } | undefined = { buf: new Uint8Array(0) }
+  private sendsInPieces = false
   /** Highest producer epoch seen per source key (fencing of stale producers). */
   private readonly fence = new Map<string, number>()
   private readonly warned = new Set<string>()
@@ -144,7 +144,7 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
     const node = new Node(cfg, session, logger, options.keepRaw === true)
     const shared = shareLargePayloads(session, node.counters)
     if (shared === undefined) logger.warn('zenoh-ts internals differ from 1.10: large payloads are copied on send and receive (peer/node-sdk/zero-copy.ts)')
-    else if (shared.sendsInPieces) node.sendScratch = undefined
+    else node.sendsInPieces = shared.sendsInPieces
     try {
       await node.start()
     } catch (err) {
@@ -380,7 +380,7 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
     // reused for every send where zenoh-ts copies each message into the outgoing frame before
     // put() first yields (node.test.ts sends without awaiting to hold both to that). Either way a
     // VGA frame is allocated once per send, not twice.
-    await this.publish(outputId, encodeData(outputId, data, this.sendScratch), parameters)
+    await this.publish(outputId, encodeData(outputId, data, this.sendsInPieces ? undefined : this.sendScratch), parameters)
   }
 
   /** Publishes bytes that already are one Arrow IPC stream (checked, not re-encoded). For bridges. */
@@ -390,7 +390,7 @@ export class Node implements AsyncIterable<NodeEvent>, AsyncDisposable {
     if (!validParameters(parameters)) throw new InvalidParametersError(outputId)
     try { decodeIpc(ipc) } catch (err) { throw new InvalidIpcError(outputId, { cause: err }) }
     // the caller may reuse its bytes once this returns; a message sent from its pieces is written later
-    await this.publish(outputId, this.sendScratch === undefined ? ipc.slice() : ipc, parameters)
+    await this.publish(outputId, this.sendsInPieces ? ipc.slice() : ipc, parameters)
   }
 
   private async publish (outputId: string, ipc: Uint8Array, parameters: Parameters): Promise<void> {

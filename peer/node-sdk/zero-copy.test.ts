@@ -1,9 +1,9 @@
 import { describe, it, expect } from 'vitest'
 import { Encoding, type Sample, type Session } from '@eclipse-zenoh/zenoh-ts'
 import { openZenohSession, writesPieces } from './socket.ts'
-import { shareLargePayloads, cutPayload, PIECES_FROM, type ZeroCopyCounters } from './zero-copy.ts'
+import { shareLargePayloads, cutPayload, type ZeroCopyCounters } from './zero-copy.ts'
 import { startRouter, Inbox } from '../../mesh/zenoh/test-helpers.ts'
-import { Writer } from '../../mesh/zenoh/wire.ts'
+import { PIECES_FROM, Writer } from '../../mesh/zenoh/wire.ts'
 
 const pattern = (n: number, seed: number): Uint8Array => new Uint8Array(n).map((_, i) => (i * 31 + seed) & 0xff)
 const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))

@@ -23,12 +23,9 @@
  */
 import type { Sample, Session, ZBytes } from '@eclipse-zenoh/zenoh-ts'
 import { ZBytesSerializer } from '@eclipse-zenoh/zenoh-ts/ext'
-import { Out, Reader, WireError } from '../../mesh/zenoh/wire.ts'
+import { Out, PIECES_FROM, Reader, WireError } from '../../mesh/zenoh/wire.ts'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { writesPieces, zbytesView } from './socket.ts'
-
-/** Messages and payloads from this size on take the paths without copies (as the router's, mesh/zenoh/session.ts). */
-export const PIECES_FROM = 16 * 1024
 
 /** InSample in the remote-api protocol (the router writes it; zenoh-ts InRemoteMessageId.InSample). */
 const IN_SAMPLE = Out.InSample
