@@ -12,7 +12,8 @@ import { YamuxStream } from '@chainsafe/libp2p-yamux/stream'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Stream } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { coalesceWrites, lazyWindowUpdates, noiseCrypto } from './transport.ts'
+import { coalesceStream, coalesceWrites, lazyWindowUpdates, noiseCrypto } from './transport.ts'
+import type { MessageStream } from '@libp2p/interface'
 
 const PROTO = '/test/transport/1'
 const nodes: Libp2p[] = []
@@ -77,6 +78,29 @@ describe('link tuning: native ChaCha with cached keys, writes coalesced per even
       expect(Buffer.from(back).equals(Buffer.concat(chunks))).toBe(true)
     })
   }
+
+  it('a burst in one turn leaves in batches of about 16 KiB as it is written; the rest at the end of the turn', async () => {
+    // the batching policy alone, on a stand-in for the secured stream (it records what it is handed)
+    const sent: Array<{ bytes: number, inTurn: boolean }> = []
+    let inTurn = false
+    const secured = {
+      writeStatus: 'writable',
+      writableNeedsDrain: false,
+      sendData: (d: Uint8ArrayList) => { sent.push({ bytes: d.byteLength, inTurn }); return { sentBytes: d.byteLength, canSendMore: true } },
+      close: async () => {},
+      abort: () => {},
+    }
+    const s = coalesceStream(secured as unknown as MessageStream) as unknown as typeof secured
+    inTurn = true
+    for (let i = 0; i < 200; i++) s.sendData(new Uint8ArrayList(new Uint8Array(238)))
+    inTurn = false
+    await new Promise(resolve => setImmediate(resolve))
+    expect(sent.reduce((n, b) => n + b.bytes, 0)).toBe(200 * 238)
+    const early = sent.filter(b => b.inTurn)
+    expect(early.length).toBe(Math.floor(200 * 238 / Math.ceil(16384 / 238) / 238))
+    for (const b of early) expect(b.bytes).toBe(Math.ceil(16384 / 238) * 238)
+    expect(sent.filter(b => !b.inTurn)).toHaveLength(1)
+  })
 
   it('a close right after writes still delivers them', async () => {
     const a = await node(true)

@@ -14,8 +14,14 @@
  *    with a window-update frame. A 64-byte put therefore cost two encryptions and two write
  *    syscalls each way (the syscall, ~35 µs under load here, dominated the per-message CPU).
  *    Writes made in one event-loop turn are sent together at the end of the turn (setImmediate):
- *    one Noise message (chunked at 64 KiB as before), one socket write. A full 64 KiB batch goes
- *    out at once; backpressure is the secured connection's own (its 'drain').
+ *    one Noise message (chunked at 64 KiB as before), one socket write. A batch that reaches
+ *    16 KiB goes out at once, without waiting for the end of the turn: a process handling a burst
+ *    (an echo answering 256 queued 64-byte samples, ~238 bytes each on the link) then hands the
+ *    first part to the other side while it works on the rest, instead of the two processes taking
+ *    turns. 64 B throughput on the mesh link, interleaved `--only mesh` runs: 0.58 / 0.70x raw TCP
+ *    with 16 KiB against 0.39 / 0.42x with 64 KiB; the cost, one more Noise message and write per
+ *    16 KiB, is small beside the ~70 messages it carries. Backpressure is the secured connection's
+ *    own (its 'drain').
  *
  * 3. One syscall per batch — @libp2p/tcp writes every buffer of a list with its own
  *    `socket.write` (a Noise message is at least its 2-byte length and its ciphertext), and with
@@ -102,7 +108,8 @@ interface SendingStream {
   writeStatus: 'writable' | 'closing' | 'closed'
 }
 
-const FULL_BATCH = 64 * 1024
+/** A batch this large leaves at once (see 2. in the file comment). */
+const FULL_BATCH = 16 * 1024
 
 /**
  * Sends the writes of one event-loop turn on `conn` (the secured stream) as one batch (see the file
