@@ -13,6 +13,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Stream } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { coalesceStream, coalesceWrites, lazyWindowUpdates, noiseCrypto } from './transport.ts'
+import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
 import type { MessageStream } from '@libp2p/interface'
 
 const PROTO = '/test/transport/1'
@@ -167,6 +168,35 @@ describe('link tuning: native ChaCha with cached keys, writes coalesced per even
     expect(opened.window).toBeGreaterThanOrEqual(2 * 1024 * 1024 - 1024)
     expect(stock.window).toBeLessThanOrEqual(256 * 1024)
     expect(opened.updates).toBeLessThan(stock.updates)
+  })
+
+  it('native ChaCha20-Poly1305 over lists of pieces (runs of small ones joined, large ones alone) matches the library byte for byte', () => {
+    const k = randomBytes(32)
+    const nonce = new Uint8Array(12)
+    nonce[4] = 3
+    const ad = randomBytes(32)
+    const flat = (x: Uint8Array | Uint8ArrayList): Buffer => Buffer.from(x instanceof Uint8Array ? x : x.subarray())
+    // noise bundles its own copy of uint8arraylist (same shape, another nominal type)
+    type Cipher = (data: Uint8Array | Uint8ArrayList, nonce: Uint8Array, ad: Uint8Array, k: Uint8Array) => Uint8Array | Uint8ArrayList
+    const encrypt = noiseCrypto.chaCha20Poly1305Encrypt as unknown as Cipher
+    const decrypt = noiseCrypto.chaCha20Poly1305Decrypt as unknown as Cipher
+    const shapes = [
+      Array.from({ length: 138 }, (_, i) => i % 2 === 0 ? 12 : 226), // a 16 KiB batch of 64-byte samples
+      [12, 9000, 12, 40, 12, 8192, 5, 8191], // small runs between large pieces
+      Array.from({ length: 65519 / 7 }, () => 7), // one whole Noise message of tiny pieces
+      [12, 65507],
+    ]
+    for (const shape of shapes) {
+      const list = new Uint8ArrayList(...shape.map(n => randomBytes(n)))
+      const expected = defaultCrypto.chaCha20Poly1305Encrypt(list.subarray(), nonce, ad, k)
+      const ct = encrypt(list, nonce, ad, k)
+      expect(flat(ct).equals(flat(expected as Uint8Array | Uint8ArrayList))).toBe(true)
+      // the receiver sees the ciphertext in arbitrary read chunks
+      const ctList = new Uint8ArrayList()
+      const bytes = flat(ct)
+      for (let off = 0, i = 0; off < bytes.length; i++) { const n = [3, 5000, 17, 9000][i % 4] as number; ctList.append(bytes.subarray(off, off + n)); off += n }
+      expect(flat(decrypt(ctList, nonce, ad, k)).equals(list.subarray())).toBe(true)
+    }
   })
 
   it('native ChaCha20-Poly1305 round-trips with the library implementation and rejects a bad tag', () => {

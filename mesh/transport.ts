@@ -55,12 +55,48 @@ function keyObject (k: Uint8Array): crypto.KeyObject {
   return ko
 }
 
+/** Pieces below this size are run through the cipher together (see updatePieces). */
+const JOIN_PIECES_BELOW = 8 * 1024
+/** One Noise message is at most 65535 bytes: a run of joined pieces always fits. */
+const runScratch = new Uint8Array(64 * 1024)
+
+/**
+ * Feeds a list of pieces to a cipher. Each `update` call costs ~4 µs here whatever its size (node
+ * 24, chacha20-poly1305), and a coalesced batch of small frames is a list of two pieces per yamux
+ * frame (its 12-byte header, then its data): a 16 KiB batch of 64-byte samples is 138 pieces, and
+ * encrypting it piece by piece took 552 µs against 24 µs for the same bytes in one call (measured).
+ * So runs of small pieces are copied into one scratch buffer and passed in one call (`update`
+ * returns new memory, so the scratch is free again right after); a large piece goes on its own,
+ * as copying it costs more than the call (12 + 65507 bytes: 33 µs in two calls, 49 µs joined).
+ */
+function updatePieces (c: crypto.Cipheriv | crypto.Decipheriv, pieces: Iterable<Uint8Array>, out: Uint8ArrayList): void {
+  let run = 0
+  let runPieces = 0
+  let first: Uint8Array | undefined
+  const flushRun = (): void => {
+    if (runPieces === 1 && first !== undefined) out.append(c.update(first))
+    else if (runPieces > 1) out.append(c.update(runScratch.subarray(0, run)))
+    run = 0
+    runPieces = 0
+    first = undefined
+  }
+  for (const buf of pieces) {
+    if (buf.byteLength >= JOIN_PIECES_BELOW || run + buf.byteLength > runScratch.byteLength) flushRun()
+    if (buf.byteLength >= JOIN_PIECES_BELOW) { out.append(c.update(buf)); continue }
+    if (runPieces === 0) first = buf
+    runScratch.set(buf, run)
+    run += buf.byteLength
+    runPieces++
+  }
+  flushRun()
+}
+
 function nativeEncrypt (plaintext: Uint8Array | Uint8ArrayList, nonce: Uint8Array, ad: Uint8Array, k: Uint8Array): Uint8ArrayList {
   const cipher = crypto.createCipheriv(CHACHA, keyObject(k), nonce, { authTagLength: 16 })
   cipher.setAAD(ad, { plaintextLength: plaintext.byteLength })
   const out = new Uint8ArrayList()
   if (plaintext instanceof Uint8Array) out.append(cipher.update(plaintext))
-  else for (const buf of plaintext) out.append(cipher.update(buf))
+  else updatePieces(cipher, plaintext, out)
   const final = cipher.final()
   if (final.byteLength > 0) out.append(final)
   out.append(cipher.getAuthTag())
@@ -79,7 +115,7 @@ function nativeDecrypt (ciphertext: Uint8Array | Uint8ArrayList, nonce: Uint8Arr
     return final.byteLength > 0 ? new Uint8ArrayList(out, final) : out
   }
   const out = new Uint8ArrayList()
-  for (const buf of ciphertext.sublist(0, n)) out.append(decipher.update(buf))
+  updatePieces(decipher, ciphertext.sublist(0, n), out)
   const final = decipher.final()
   if (final.byteLength > 0) out.append(final)
   return out
