@@ -22,6 +22,8 @@ function rttCount (ctx: BenchContext, size: number): number {
 }
 
 const tputMs = (ctx: BenchContext): number => ctx.quick ? 900 : 6000
+/** Round trips per driver before the timed ones (drivers.ts, interleavedRtt). */
+const rttWarmupMs = (ctx: BenchContext): number => ctx.quick ? 0 : 3000
 
 export async function meshMeasure (ctx: BenchContext): Promise<Row[]> {
   const rows: Row[] = []
@@ -43,7 +45,7 @@ export async function meshMeasure (ctx: BenchContext): Promise<Row[]> {
     // mesh host uses (mesh/transport.ts), so mesh ÷ same link is what the routing layer adds
     const drivers = [linkDriver(tcp, 'raw TCP'), linkDriver(bare, 'bare libp2p'), linkDriver(tuned, 'same link'), linkDriver(mesh, 'mesh link')]
     for (const [label, size] of SIZES) {
-      const r = await interleavedRtt(drivers, size, rttCount(ctx, size))
+      const r = await interleavedRtt(drivers, size, rttCount(ctx, size), { warmupMs: rttWarmupMs(ctx) })
       const t = r.get('raw TCP')!; const b = r.get('bare libp2p')!; const l = r.get('same link')!; const m = r.get('mesh link')!
       const bound = size === 64 ? 1.5 : size === 4096 ? 2.5 : undefined
       rows.push(
@@ -125,7 +127,7 @@ export async function e2eMeasure (ctx: BenchContext): Promise<Row[]> {
       drivers.push({ name: 'mosquitto', rtt: async (size, n) => await mq.rtt(ipcSize(size), n), tput: async (size, ms, w) => await mq.tput(ipcSize(size), ms, w) })
     }
     for (const [label, size] of SIZES) {
-      const r = await interleavedRtt(drivers, size, rttCount(ctx, size))
+      const r = await interleavedRtt(drivers, size, rttCount(ctx, size), { warmupMs: rttWarmupMs(ctx) })
       const m = r.get('mosquitto')
       const base = (bound: number): Parameters<typeof latencyRow>[2] => m === undefined ? undefined : { name: 'mosquitto', s: m, bound: { op: '<=', ratio: bound } }
       rows.push(
