@@ -179,7 +179,9 @@ function recordsWrittenBy (dataDir: string, peerId: string): { members: string[]
   const walk = (d: string): void => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const f = join(d, e.name)
-      if (e.isDirectory()) { if (e.name !== 'sync-state') walk(f) } else doc = A.loadIncremental(doc, readFileSync(f))
+      // document chunks only: not the sync states, nor automerge-repo's storage-adapter-id (a UUID,
+      // which loadIncremental refuses when it comes first, i.e. when the directory lists it first)
+      if (e.isDirectory()) { if (e.name !== 'sync-state') walk(f) } else if (d.endsWith('/snapshot') || d.endsWith('/incremental')) doc = A.loadIncremental(doc, readFileSync(f))
     }
   }
   walk(join(dataDir, 'doc'))
