@@ -8,8 +8,9 @@
  *   bench-node.ts ping       — commands on stdin (JSON lines), one JSON result line each:
  *                              {op:'rtt', size, count} → {samples: ms[]}
  *                              {op:'tput', size, ms, window} → {messages, secs}
- *   bench-node.ts vga-send   — {op:'run', fps, ms, width, height} → sends frames on `frame`, replies {sent}
- *   bench-node.ts vga-recv   — receives `frame` inputs; {op:'report'} → {received, lost, latencies: ms[]}
+ *   bench-node.ts vga-send   — {op:'run', fps, ms, width, height, run} → sends frames on `frame` (numbered `run`), replies {sent}
+ *   bench-node.ts vga-recv   — receives `frame` inputs; {op:'report', next} → {received, lost, latencies: ms[], earlier}
+ *                              (counts restart at each report, of run `next`'s frames; `earlier`: other runs' frames)
  *
  * Every process prints {ready: true} once its node is up.
  */
@@ -38,18 +39,25 @@ async function main (): Promise<void> {
     let lost = 0
     let lastSeq = 0
     let latencies: number[] = []
+    // a report starts a new count, of the frames of run `next` only (the senders number their runs):
+    // frames of an earlier run still queued (a warm-up's backlog) are counted apart, as `earlier`
+    let counting: number | undefined
+    let earlier = 0
     const rl = createInterface({ input: process.stdin })
-    rl.on('line', () => {
-      reply({ received, lost, latencies })
-      received = 0; lost = 0; latencies = []
+    rl.on('line', (line) => {
+      reply({ received, lost, latencies, earlier })
+      received = 0; lost = 0; latencies = []; earlier = 0
+      const next = (JSON.parse(line) as { next?: unknown }).next
+      counting = typeof next === 'number' ? next : undefined
     })
     reply({ ready: true })
     for await (const ev of node) {
       if (ev.type !== 'INPUT') continue
-      received++
       const seq = ev.metadata.seq
       if (lastSeq !== 0 && seq > lastSeq + 1) lost += seq - lastSeq - 1
       lastSeq = seq
+      if (counting !== undefined && ev.metadata.parameters.run !== counting) { earlier++; continue }
+      received++
       latencies.push(now() - Number(ev.metadata.parameters.t))
     }
     return
@@ -61,7 +69,7 @@ async function main (): Promise<void> {
   const rl = createInterface({ input: process.stdin })
   reply({ ready: true })
   for await (const line of rl) {
-    const cmd = JSON.parse(line) as { op: string, size: number, count: number, ms: number, window: number, fps: number, width: number, height: number }
+    const cmd = JSON.parse(line) as { op: string, size: number, count: number, ms: number, window: number, fps: number, width: number, height: number, run?: number }
     if (cmd.op === 'warm') {
       // until the path is routed end to end: ping every 200 ms until one comes back (10 s at most)
       let back = false
@@ -123,7 +131,7 @@ async function main (): Promise<void> {
         const due = t0 + sent * interval
         const wait = due - performance.now()
         if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
-        await node.send('frame', frame, { t: now() })
+        await node.send('frame', frame, { t: now(), run: cmd.run ?? 0 })
         sent++
       }
       reply({ sent })
