@@ -73,22 +73,20 @@ function updatePieces (c: crypto.Cipheriv | crypto.Decipheriv, pieces: Iterable<
   let run = 0
   let runPieces = 0
   let first: Uint8Array | undefined
-  const flushRun = (): void => {
-    if (runPieces === 1 && first !== undefined) out.append(c.update(first))
-    else if (runPieces > 1) out.append(c.update(runScratch.subarray(0, run)))
-    run = 0
-    runPieces = 0
-    first = undefined
-  }
   for (const buf of pieces) {
-    if (buf.byteLength >= JOIN_PIECES_BELOW || run + buf.byteLength > runScratch.byteLength) flushRun()
-    if (buf.byteLength >= JOIN_PIECES_BELOW) { out.append(c.update(buf)); continue }
+    const large = buf.byteLength >= JOIN_PIECES_BELOW
+    if (runPieces > 0 && (large || run + buf.byteLength > runScratch.byteLength)) {
+      out.append(c.update(runPieces === 1 ? first as Uint8Array : runScratch.subarray(0, run)))
+      run = 0
+      runPieces = 0
+    }
+    if (large) { out.append(c.update(buf)); continue }
     if (runPieces === 0) first = buf
     runScratch.set(buf, run)
     run += buf.byteLength
     runPieces++
   }
-  flushRun()
+  if (runPieces > 0) out.append(c.update(runPieces === 1 ? first as Uint8Array : runScratch.subarray(0, run)))
 }
 
 function nativeEncrypt (plaintext: Uint8Array | Uint8ArrayList, nonce: Uint8Array, ad: Uint8Array, k: Uint8Array): Uint8ArrayList {
