@@ -7,8 +7,7 @@
 import { describe, expect, test } from 'vitest'
 import { ZBytes, type Sample } from '@eclipse-zenoh/zenoh-ts'
 import { Inbox, openSession, startRouter } from './test-helpers.ts'
-import { PIECES_FROM } from './wire.ts'
-import { In, Out, Reader, Writer } from './wire.ts'
+import { In, Out, PIECES_FROM, Reader, Writer } from './wire.ts'
 
 const pattern = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff)
 

@@ -25,6 +25,10 @@ function cpuMs (pid: number | undefined): number {
   } catch { return 0 }
 }
 
+/** Senders number the frames of each run; receivers count the measured run's only (bench-node.ts). */
+const WARMUP_RUN = 1
+const MEASURED_RUN = 2
+
 async function streams (ctx: BenchContext, n: number, ms: number): Promise<Row[]> {
   const s = await ctx.swarm(2)
   const A = s.get(s.peers[0]!)
@@ -43,13 +47,13 @@ async function streams (ctx: BenchContext, n: number, ms: number): Promise<Row[]
     procs.push(...recv, ...send)
     const cmd = { op: 'run', fps: FPS, width: 640, height: 480 }
     // warm-up: routes and subscriptions in place, JIT warm
-    await Promise.all(send.map(p => p.call({ ...cmd, ms: 1000, run: 1 })))
+    await Promise.all(send.map(p => p.call({ ...cmd, ms: 1000, run: WARMUP_RUN })))
     await new Promise(resolve => setTimeout(resolve, 500))
-    await Promise.all(recv.map(p => p.call({ op: 'report', next: 2 })))
+    await Promise.all(recv.map(p => p.call({ op: 'report', next: MEASURED_RUN })))
     const pids = [s.peers[0]!.pid, s.peers[1]!.pid, ...send.map(p => p.proc.pid), ...recv.map(p => p.proc.pid)]
     const cpu0 = pids.map(cpuMs)
     const t0 = Date.now()
-    const sent = await Promise.all(send.map(p => p.call<{ sent: number }>({ ...cmd, ms, run: 2 })))
+    const sent = await Promise.all(send.map(p => p.call<{ sent: number }>({ ...cmd, ms, run: MEASURED_RUN })))
     const wall = Date.now() - t0
     const cpu = pids.map((p, i) => cpuMs(p) - (cpu0[i] as number))
     await new Promise(resolve => setTimeout(resolve, 1000))
